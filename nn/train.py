@@ -1,0 +1,420 @@
+"""Mini-batch SGD, as in §4.5: draw a mini-batch, compute the gradient, step against it; repeat.
+
+One loop serves the command line, the app and the benchmark. It never prints or draws: it fills a ``Run``
+record in place (so another thread can watch it live), reports progress through an optional callback, and
+stops between iterations when asked to.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Callable
+
+import numpy as np
+
+from nn.functions import CROSS_ENTROPY_EPS, as_label_indices
+from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
+
+GRADIENT_METHODS = ("backprop", "numerical", "numerical-plain")
+DTYPES = ("float32", "float64")
+ACTIVATIONS = ("sigmoid",)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; the defaults are the book's (§4.5)."""
+
+    iters: int = 10_000
+    batch_size: int = 100
+    lr: float = 0.1
+    hidden: int = 50
+    weight_init_std: float = 0.01
+    activation: str = "sigmoid"
+    train_size: int | None = None  # None: the whole training set
+    seed: int = 0
+    gradient: str = "backprop"  # "backprop", "numerical" (fast, nn.numgrad) or "numerical-plain" (the book's loop)
+    dtype: str = "float32"  # chosen by measurement: see benchmarks/
+
+    def errors(self) -> list[str]:
+        """Every problem with these values, each as one plain sentence (empty when the config is valid)."""
+        problems = []
+        for name in ("iters", "batch_size", "hidden"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                problems.append(f"{name} must be a whole number ≥ 1, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            problems.append(f"lr (learning rate) must be a positive number, got {self.lr!r}")
+        if not (
+            isinstance(self.weight_init_std, (int, float))
+            and math.isfinite(self.weight_init_std)
+            and self.weight_init_std > 0
+        ):
+            problems.append(f"weight_init_std must be a positive number, got {self.weight_init_std!r}")
+        if self.train_size is not None and (
+            not isinstance(self.train_size, (int, np.integer)) or self.train_size < 1
+        ):
+            problems.append(f"train_size must be a whole number ≥ 1 (or all), got {self.train_size!r}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            problems.append(f"seed must be a whole number ≥ 0, got {self.seed!r}")
+        if self.gradient not in GRADIENT_METHODS:
+            problems.append(f"gradient must be one of {', '.join(GRADIENT_METHODS)}, got {self.gradient!r}")
+        if self.dtype not in DTYPES:
+            problems.append(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.activation not in ACTIVATIONS:
+            problems.append(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        return problems
+
+    def label(self) -> str:
+        """A short name built from the settings, e.g. ``lr 0.1 · batch 100 · 10k it · 300 imgs``."""
+        parts = [f"lr {self.lr:g}", f"batch {self.batch_size}", f"{_short_count(self.iters)} it"]
+        if self.train_size is not None:
+            parts.append(f"{_short_count(self.train_size)} imgs")
+        if self.hidden != 50:
+            parts.append(f"hidden {self.hidden}")
+        if self.weight_init_std != 0.01:
+            parts.append(f"std {self.weight_init_std:g}")
+        if self.gradient != "backprop":
+            parts.append(self.gradient)
+        if self.seed != 0:
+            parts.append(f"seed {self.seed}")
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """A config from a dict (a saved model's JSON, say); unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+def _short_count(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else f"{n:,}"
+
+
+def iterations_per_epoch(train_size: int, batch_size: int) -> float:
+    """The book's ``max(train_size / batch_size, 1)``: 600.0 for 60,000 images in batches of 100."""
+    return max(train_size / batch_size, 1.0)
+
+
+@dataclass
+class EpochRecord:
+    """Accuracy on the full training and test sets after ``iteration`` SGD steps."""
+
+    epoch: float  # iterations done / iterations per epoch, minus the book's first step (0 for the first line)
+    iteration: int  # SGD steps done when it was measured
+    train_acc: float
+    test_acc: float
+    elapsed_s: float  # seconds since the start of the run
+    final: bool = False  # the extra measurement at the end of a run that did not end on an epoch
+
+
+@dataclass
+class Run:
+    """A run record: filled in place while training runs, complete when ``status`` is no longer "running"."""
+
+    config: TrainConfig
+    n_train: int = 0
+    n_test: int = 0
+    data_source: str = ""
+    status: str = "pending"  # pending → running → finished | stopped | diverged | failed
+    reason: str = ""  # why a run ended early, in one sentence
+    losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    iterations_done: int = 0
+    epochs: list[EpochRecord] = field(default_factory=list)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    started_at: float = 0.0  # time.time()
+    elapsed_s: float = 0.0
+    eval_s: float = 0.0  # of which spent measuring accuracy
+
+    @property
+    def name(self) -> str:
+        return self.config.label()
+
+    @property
+    def iters_per_epoch(self) -> float:
+        return iterations_per_epoch(self.n_train or 1, self.config.batch_size)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "stopped", "diverged", "failed")
+
+    @property
+    def iterations_per_second(self) -> float:
+        train_s = self.elapsed_s - self.eval_s
+        return self.iterations_done / train_s if train_s > 0 else 0.0
+
+    @property
+    def last(self) -> EpochRecord | None:
+        """The latest accuracy measurement, if any."""
+        return self.epochs[-1] if self.epochs else None
+
+    def loss_frame(self):
+        """Per-iteration loss as a DataFrame (iteration, epoch, loss)."""
+        import pandas as pd
+
+        n = self.iterations_done
+        iteration = np.arange(1, n + 1)
+        return pd.DataFrame(
+            {"iteration": iteration, "epoch": iteration / self.iters_per_epoch, "loss": self.losses[:n].copy()}
+        )
+
+    def accuracy_frame(self):
+        """Per-epoch accuracies as a DataFrame (epoch, iteration, train_acc, test_acc, gap, elapsed_s, final)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [asdict(e) for e in list(self.epochs)],
+            columns=["epoch", "iteration", "train_acc", "test_acc", "elapsed_s", "final"],
+        )
+        frame.insert(4, "gap", frame["train_acc"] - frame["test_acc"])
+        return frame
+
+    def network(self) -> TwoLayerNet:
+        """A network with (a copy of) this run's current weights."""
+        return TwoLayerNet.from_params(self.params)
+
+
+Callback = Callable[[Run, str], None]
+
+
+class _Buffers:
+    """Every array the hot loop writes, allocated once per run (no allocation per step)."""
+
+    def __init__(self, batch: int, n_in: int, n_hidden: int, n_out: int, dtype: np.dtype) -> None:
+        self.x_u8 = np.empty((batch, n_in), dtype=np.uint8)
+        self.x = np.empty((batch, n_in), dtype=dtype)
+        self.z1 = np.empty((batch, n_hidden), dtype=dtype)
+        self.tmp1 = np.empty((batch, n_hidden), dtype=dtype)
+        self.y = np.empty((batch, n_out), dtype=dtype)
+        self.row_max = np.empty((batch, 1), dtype=dtype)
+        self.y_t = np.empty(batch, dtype=dtype)
+        self.rows = np.arange(batch)
+        self.grads = {
+            "W1": np.empty((n_in, n_hidden), dtype=dtype),
+            "b1": np.empty(n_hidden, dtype=dtype),
+            "W2": np.empty((n_hidden, n_out), dtype=dtype),
+            "b2": np.empty(n_out, dtype=dtype),
+        }
+
+
+def _gather(x: np.ndarray, idx: np.ndarray, buf: _Buffers) -> np.ndarray:
+    """The mini-batch rows ``x[idx]`` as floats in ``buf.x`` (uint8 pixels are scaled to [0, 1])."""
+    if x.dtype == np.uint8:
+        np.take(x, idx, axis=0, out=buf.x_u8)
+        np.multiply(buf.x_u8, buf.x.dtype.type(1 / 255), out=buf.x)
+    elif x.dtype == buf.x.dtype:
+        np.take(x, idx, axis=0, out=buf.x)
+    else:
+        buf.x[...] = x[idx]
+    return buf.x
+
+
+def _backprop_step(params: dict, x: np.ndarray, t: np.ndarray, buf: _Buffers) -> float:
+    """Forward and backward pass in preallocated buffers; returns the batch loss, leaves grads in buf."""
+    W1, b1, W2, b2 = (params[key] for key in PARAM_KEYS)
+    g = buf.grads
+    n = x.shape[0]
+    # forward: z1 = σ(x W1 + b1), y = softmax(z1 W2 + b2)
+    z1 = np.dot(x, W1, out=buf.z1)
+    z1 += b1
+    np.negative(z1, out=z1)
+    np.exp(z1, out=z1)
+    z1 += 1
+    np.reciprocal(z1, out=z1)                       # (N, hidden)
+    y = np.dot(z1, W2, out=buf.y)
+    y += b2
+    np.max(y, axis=1, keepdims=True, out=buf.row_max)
+    y -= buf.row_max
+    np.exp(y, out=y)
+    np.sum(y, axis=1, keepdims=True, out=buf.row_max)
+    y /= buf.row_max                                # (N, output)
+    y_t = buf.y_t
+    y_t[...] = y[buf.rows[:n], t]
+    loss = -float(np.mean(np.log(y_t + CROSS_ENTROPY_EPS)))
+    # backward: dL/da2 = (y - t) · y_t / (y_t + eps) / N   (the exact gradient of the loss with its epsilon)
+    y[buf.rows[:n], t] -= 1
+    y_t /= y_t + CROSS_ENTROPY_EPS
+    y_t /= n
+    y *= y_t[:, None]
+    np.dot(z1.T, y, out=g["W2"])
+    np.sum(y, axis=0, out=g["b2"])
+    da1 = np.dot(y, W2.T, out=buf.tmp1)             # dL/dz1                   (N, hidden)
+    da1 *= z1
+    np.subtract(1, z1, out=z1)
+    da1 *= z1                                       # dL/da1 = dL/dz1 · z1 (1 - z1)
+    np.dot(x.T, da1, out=g["W1"])                   # (input, hidden)
+    np.sum(da1, axis=0, out=g["b1"])
+    return loss
+
+
+class _Evaluator:
+    """Accuracy on a whole data set, a chunk of rows at a time, in buffers allocated once."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, dtype: np.dtype, chunk: int = EVAL_CHUNK) -> None:
+        self.chunk = chunk
+        self.x = np.empty((chunk, n_in), dtype=dtype)
+        self.h = np.empty((chunk, n_hidden), dtype=dtype)
+        self.o = np.empty((chunk, n_out), dtype=dtype)
+
+    def accuracy(self, params: dict, x: np.ndarray, labels: np.ndarray) -> float:
+        if len(x) == 0:
+            return float("nan")
+        correct = 0
+        scale = self.x.dtype.type(1 / 255)
+        for start in range(0, len(x), self.chunk):
+            rows = x[start : start + self.chunk]
+            m = len(rows)
+            xb, h, o = self.x[:m], self.h[:m], self.o[:m]
+            if rows.dtype == np.uint8:
+                np.multiply(rows, scale, out=xb)
+            else:
+                xb[...] = rows
+            np.dot(xb, params["W1"], out=h)
+            h += params["b1"]
+            np.negative(h, out=h)
+            np.exp(h, out=h)
+            h += 1
+            np.reciprocal(h, out=h)
+            np.dot(h, params["W2"], out=o)
+            o += params["b2"]  # softmax is monotonic: the argmax of the scores is the prediction
+            correct += int(np.count_nonzero(o.argmax(axis=1) == labels[start : start + m]))
+        return correct / len(x)
+
+
+def _numerical_grads(method: str):
+    if method == "numerical-plain":
+
+        def plain(params, x, t):
+            net = TwoLayerNet.from_params(params)
+            net.params = params  # perturb the live weights, exactly as the book does
+            return net.numerical_gradient(x, t)
+
+        return plain
+    from nn.numgrad import fast_numerical_gradient
+
+    return fast_numerical_gradient
+
+
+def prepare_training_set(
+    x_train: np.ndarray, t_train: np.ndarray, train_size: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training images and integer labels a run uses: all, or a random subset of ``train_size``."""
+    labels = as_label_indices(t_train)
+    x = x_train.reshape(len(x_train), -1)
+    if train_size is None or train_size >= len(x):
+        return x, labels
+    keep = np.sort(rng.choice(len(x), size=train_size, replace=False))
+    return x[keep], labels[keep]
+
+
+def train(
+    config: TrainConfig,
+    data,
+    *,
+    callback: Callback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    run: Run | None = None,
+    progress_every: int = 100,
+    data_source: str = "",
+) -> Run:
+    """Train a fresh ``TwoLayerNet`` with mini-batch SGD and return its run record.
+
+    ``data`` is ``((x_train, t_train), (x_test, t_test))`` as ``nn.mnist.load_mnist`` returns it: images uint8
+    (scaled here) or floats in [0, 1], flattened or not; labels integer or one-hot. ``callback(run, event)`` is
+    called with event "epoch" after each accuracy measurement, "iteration" every ``progress_every`` steps and
+    "end" once. ``should_stop()`` is checked before each step. Pass ``run`` to have a record you already hold
+    (shown live by another thread) filled in.
+    """
+    problems = config.errors()
+    if problems:
+        raise ValueError("; ".join(problems))
+    (x_train, t_train), (x_test, t_test) = data
+    rng = np.random.default_rng(config.seed)
+    dtype = np.dtype(config.dtype)
+    x_test = x_test.reshape(len(x_test), -1)
+    t_test = as_label_indices(t_test)
+    n_in, n_out = x_test.shape[1], 10
+    net = TwoLayerNet(n_in, config.hidden, n_out, config.weight_init_std, rng=rng, dtype=dtype)
+    x, t = prepare_training_set(x_train, t_train, config.train_size, rng)
+    n = len(x)
+
+    run = run if run is not None else Run(config)
+    run.config, run.n_train, run.n_test, run.data_source = config, n, len(x_test), data_source
+    run.losses = np.full(config.iters, np.nan)
+    run.params = net.params
+    run.status, run.reason, run.iterations_done, run.epochs = "running", "", 0, []
+    run.started_at, run.elapsed_s, run.eval_s = time.time(), 0.0, 0.0
+
+    ipe = iterations_per_epoch(n, config.batch_size)
+    buf = _Buffers(config.batch_size, n_in, config.hidden, n_out, dtype)
+    evaluator = _Evaluator(n_in, config.hidden, n_out, dtype)
+    numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient)
+    params, grads, lr = net.params, buf.grads, dtype.type(config.lr)
+    start = time.perf_counter()
+
+    def measure(i: int, final: bool = False) -> None:
+        t0 = time.perf_counter()
+        record = EpochRecord(
+            epoch=round(i / ipe, 6),
+            iteration=i + 1,
+            train_acc=evaluator.accuracy(params, x, t),
+            test_acc=evaluator.accuracy(params, x_test, t_test),
+            elapsed_s=0.0,
+            final=final,
+        )
+        now = time.perf_counter()
+        run.eval_s += now - t0
+        record.elapsed_s = run.elapsed_s = now - start
+        run.epochs.append(record)
+        if callback:
+            callback(run, "epoch")
+
+    try:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            i = -1
+            for i in range(config.iters):
+                if should_stop is not None and should_stop():
+                    run.status, run.reason = "stopped", f"stopped after {i:,} of {config.iters:,} iterations"
+                    break
+                idx = rng.integers(0, n, size=config.batch_size)  # with replacement, like the book
+                xb, tb = _gather(x, idx, buf), t[idx]
+                if numerical is None:
+                    loss = _backprop_step(params, xb, tb, buf)
+                else:
+                    loss = net.loss(xb, tb)
+                    grads = numerical(params, xb, tb)
+                if not math.isfinite(loss):
+                    run.status = "diverged"
+                    run.reason = f"loss diverged at iteration {i + 1:,}: learning rate too high?"
+                    break
+                for key in PARAM_KEYS:  # step against the gradient, in place
+                    grad = grads[key]
+                    grad *= lr
+                    params[key] -= grad
+                run.losses[i] = loss
+                run.iterations_done = i + 1
+                run.elapsed_s = time.perf_counter() - start
+                if math.floor(i / ipe) != math.floor((i - 1) / ipe):  # i = 0, 600, 1200, ...: the book's epochs
+                    measure(i)
+                if callback and (i + 1) % progress_every == 0:
+                    callback(run, "iteration")
+            else:
+                run.status = "finished"
+            last = run.iterations_done - 1
+            if run.status != "diverged" and last >= 0 and (not run.epochs or run.epochs[-1].iteration != last + 1):
+                measure(last, final=True)
+    except Exception as exc:  # keep what was recorded; say what went wrong
+        run.status, run.reason = "failed", f"training failed: {exc}"
+        raise
+    finally:
+        run.elapsed_s = time.perf_counter() - start
+        if callback:
+            callback(run, "end")
+    return run
