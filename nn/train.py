@@ -18,6 +18,12 @@ from nn.functions import CROSS_ENTROPY_EPS, as_label_indices
 from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
 
 GRADIENT_METHODS = ("backprop", "numerical", "numerical-plain")
+#: A run has diverged when its loss, averaged over this many iterations, exceeds ``DIVERGENCE_FACTOR`` times the
+#: larger of ln 10 (the loss of a uniform guess over ten digits) and the loss of its initial weights. With the epsilon inside
+#: the log the loss is capped at -ln(1e-7) ≈ 16.1, so a too-large learning rate shows up as a sigmoid net stuck at
+#: ≈ 14 rather than as NaN; both stop the run.
+DIVERGENCE_WINDOW = 10
+DIVERGENCE_FACTOR = 2.5
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid",)
 
@@ -357,6 +363,7 @@ def train(
     evaluator = _Evaluator(n_in, config.hidden, n_out, dtype)
     numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient)
     params, grads, lr = net.params, buf.grads, dtype.type(config.lr)
+    divergence_limit = math.inf  # set from the first loss
     start = time.perf_counter()
 
     def measure(i: int, final: bool = False) -> None:
@@ -392,13 +399,26 @@ def train(
                     grads = numerical(params, xb, tb)
                 if not math.isfinite(loss):
                     run.status = "diverged"
-                    run.reason = f"loss diverged at iteration {i + 1:,}: learning rate too high?"
+                    run.reason = f"loss diverged at iteration {i + 1:,} ({loss}): learning rate too high?"
                     break
+                run.losses[i] = loss
+                if loss > divergence_limit and i >= DIVERGENCE_WINDOW:
+                    recent = float(run.losses[i + 1 - DIVERGENCE_WINDOW : i + 1].mean())
+                    if recent > divergence_limit:
+                        run.status = "diverged"
+                        run.reason = (
+                            f"loss diverged at iteration {i + 1:,} (mean of the last {DIVERGENCE_WINDOW} "
+                            f"iterations {recent:.1f}, while guessing scores {math.log(10):.2f}): "
+                            "learning rate too high?"
+                        )
+                        run.iterations_done = i + 1
+                        break
+                elif i == 0:  # the loss of the initial weights, before any step
+                    divergence_limit = DIVERGENCE_FACTOR * max(math.log(10), loss)
                 for key in PARAM_KEYS:  # step against the gradient, in place
                     grad = grads[key]
                     grad *= lr
                     params[key] -= grad
-                run.losses[i] = loss
                 run.iterations_done = i + 1
                 run.elapsed_s = time.perf_counter() - start
                 if math.floor(i / ipe) != math.floor((i - 1) / ipe):  # i = 0, 600, 1200, ...: the book's epochs

@@ -1,0 +1,219 @@
+"""Command line: ``python -m nn train`` reproduces §4.5 in the terminal, ``python -m nn download`` fills the cache.
+
+The training loop never prints; this module does, from the loop's callback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from nn.train import DTYPES, GRADIENT_METHODS, Run, TrainConfig, train
+
+PROG = "python -m nn"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit status 2), not a usage dump."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _whole_number(text: str, minimum: int) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _whole_number(text, 0)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = _Parser(
+        prog=PROG,
+        description="SGD Lab's NumPy core: train the two-layer network of Deep Learning from Scratch §4.5 on MNIST.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    t = commands.add_parser(
+        "train",
+        help="train TwoLayerNet with mini-batch SGD and print train/test accuracy once per epoch",
+        description="Mini-batch SGD as in §4.5: draw a random mini-batch, compute the gradient, step against it. "
+        "Prints the book's line 'train acc, test acc | ...' once per epoch and a summary at the end.",
+    )
+    t.add_argument("--iters", type=_positive_int, default=defaults.iters, help="SGD steps (default %(default)s)")
+    t.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="mini-batch size (default %(default)s)")
+    t.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default %(default)s)")
+    t.add_argument("--hidden", type=_positive_int, default=defaults.hidden, help="hidden units (default %(default)s)")
+    t.add_argument(
+        "--weight-init-std", type=_positive_float, default=defaults.weight_init_std,
+        help="std of the initial weights (default %(default)s)",
+    )
+    t.add_argument("--seed", type=_non_negative_int, default=defaults.seed, help="random seed (default %(default)s)")
+    t.add_argument(
+        "--train-size", type=_positive_int, default=None,
+        help="train on a random subset of this many images, e.g. 300 to provoke overfitting (default: all)",
+    )
+    t.add_argument(
+        "--gradient", choices=GRADIENT_METHODS, default=defaults.gradient,
+        help="backprop (fast), numerical (central differences using the net's structure) or numerical-plain "
+        "(the book's element-by-element loop: ~17 s per iteration) (default %(default)s)",
+    )
+    t.add_argument("--dtype", choices=DTYPES, default=defaults.dtype, help="float type of weights and images (default %(default)s)")
+    _data_arguments(t)
+    t.add_argument("--save", metavar="FILE", help="save the trained model (.npz: weights, config, history)")
+    t.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    d = commands.add_parser(
+        "download",
+        help="download full MNIST into the cache, e.g. before a lecture without wifi",
+        description="Download the four MNIST files from the public mirrors, verify their SHA-256 and store them in "
+        "the per-user cache, so that later runs (and the app) work offline.",
+    )
+    d.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
+    d.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
+    return parser
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", help="directory with the four MNIST IDX files (.gz or raw); default $MNIST_DIR")
+    parser.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
+    parser.add_argument("--offline", action="store_true", help="never download: use the directory, the cache or the embedded sample")
+
+
+class _DownloadProgress:
+    """Prints download progress to stderr, one line per file (rewritten in place on a terminal)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream, self.current = stream, None
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        tty = self.stream.isatty()
+        if name != self.current:
+            if self.current is not None and tty:
+                self.stream.write("\n")
+            self.current = name
+            if not tty:
+                self.stream.write(f"downloading {name} ({total / 1e6:.1f} MB)\n")
+        if tty:
+            pct = 100 * done / total if total else 0
+            self.stream.write(f"\rdownloading {name}: {done / 1e6:5.1f} of {total / 1e6:.1f} MB ({pct:3.0f}%)")
+        self.stream.flush()
+
+
+def _epoch_printer(quiet: bool):
+    def on_event(run: Run, event: str) -> None:
+        if event == "epoch" and not quiet:
+            record = run.epochs[-1]
+            if not record.final:
+                print(f"train acc, test acc | {record.train_acc:.4f}, {record.test_acc:.4f}", flush=True)
+
+    return on_event
+
+
+def summary(run: Run) -> str:
+    """The closing lines of a run: how it ended, its final accuracies, time and speed."""
+    last = run.last
+    head = {
+        "finished": f"finished {run.iterations_done:,} iterations",
+        "stopped": f"stopped after {run.iterations_done:,} of {run.config.iters:,} iterations",
+        "diverged": run.reason,
+    }.get(run.status, run.reason or run.status)
+    lines = [f"{head} in {run.elapsed_s:.1f} s ({run.iterations_per_second:,.0f} it/s; "
+             f"{run.eval_s:.1f} s of it measuring accuracy {len(run.epochs)} times)"]
+    if last is not None:
+        lines.append(
+            f"final: train acc {last.train_acc:.4f}, test acc {last.test_acc:.4f} "
+            f"(after {last.iteration:,} iterations, {run.n_train:,} training images)"
+        )
+    finite = run.losses[: run.iterations_done]
+    if len(finite):
+        lines.append(f"loss: {finite[0]:.4f} at the first iteration, {finite[-1]:.4f} at the last")
+    return "\n".join(lines)
+
+
+def _load(args):
+    from nn.mnist import MnistError, load_dataset
+
+    try:
+        return load_dataset(
+            data_dir=args.data_dir, cache_dir=args.cache_dir,
+            allow_download=not args.offline, progress=_DownloadProgress(),
+        )
+    except (MnistError, OSError) as exc:
+        raise SystemExit(f"{PROG}: error: {exc}")
+
+
+def cmd_train(args) -> int:
+    config = TrainConfig(
+        iters=args.iters, batch_size=args.batch_size, lr=args.lr, hidden=args.hidden,
+        weight_init_std=args.weight_init_std, seed=args.seed, train_size=args.train_size,
+        gradient=args.gradient, dtype=args.dtype,
+    )
+    problems = config.errors()
+    if problems:
+        print(f"{PROG} train: error: {'; '.join(problems)}", file=sys.stderr)
+        return 2
+    dataset = _load(args)
+    print(f"data: {dataset.describe()}")
+    print(f"config: {config.label()} · hidden {config.hidden} · {config.gradient} · {config.dtype}", flush=True)
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C stops between iterations, keeps the run
+    try:
+        run = train(config, dataset.as_tuple(), callback=_epoch_printer(args.quiet), should_stop=stop.is_set,
+                    data_source=dataset.describe())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(summary(run))
+    if args.save:
+        from nn.model_file import ModelFileError, save_run
+
+        try:
+            save_run(args.save, run)
+        except (ModelFileError, OSError) as exc:
+            print(f"{PROG} train: error: could not save {args.save}: {exc}", file=sys.stderr)
+            return 1
+        print(f"saved: {args.save}")
+    return {"finished": 0, "stopped": 130, "diverged": 1}.get(run.status, 1)
+
+
+def cmd_download(args) -> int:
+    from nn.mnist import MnistError, download_mnist
+
+    try:
+        path = download_mnist(cache_dir=args.cache_dir, progress=_DownloadProgress(), timeout=args.timeout)
+    except (MnistError, OSError) as exc:
+        print(f"\n{PROG} download: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nMNIST is in the cache: {path}\nSGD Lab will now train on full MNIST without a network.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"train": cmd_train, "download": cmd_download}[args.command](args)

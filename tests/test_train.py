@@ -1,0 +1,178 @@
+"""The training loop: the same gradient as the network, reproducible, stoppable, honest about failure."""
+
+import os
+
+import numpy as np
+import pytest
+
+from nn.train import EpochRecord, TrainConfig, _backprop_step, _Buffers, iterations_per_epoch, train
+from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
+
+
+def synthetic_data(n_train=1000, n_test=300, seed=0):
+    """Ten linearly separable blobs of 784 'pixels' in uint8: learnable in a few dozen steps."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 256, size=(10, 784))
+
+    def make(n):
+        t = rng.integers(0, 10, size=n)
+        x = np.clip(centres[t] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
+        return x, t.astype(np.uint8)
+
+    return make(n_train), make(n_test)
+
+
+def test_book_defaults():
+    c = TrainConfig()
+    assert (c.iters, c.batch_size, c.lr, c.hidden, c.weight_init_std, c.activation, c.gradient) == (
+        10_000, 100, 0.1, 50, 0.01, "sigmoid", "backprop")
+    assert c.train_size is None and c.errors() == []
+    assert iterations_per_epoch(60_000, 100) == 600.0
+    assert iterations_per_epoch(50, 100) == 1.0
+
+
+def test_config_label_and_errors():
+    assert TrainConfig(train_size=300).label() == "lr 0.1 · batch 100 · 10k it · 300 imgs"
+    assert TrainConfig(iters=1500, lr=0.5, gradient="numerical").label() == "lr 0.5 · batch 100 · 1,500 it · numerical"
+    problems = TrainConfig(iters=0, lr=-1.0, gradient="magic", train_size=0).errors()
+    assert len(problems) == 4
+    assert any(p.startswith("lr (learning rate) must be a positive number") for p in problems)
+    with pytest.raises(ValueError, match="iters must be a whole number"):
+        train(TrainConfig(iters=0), synthetic_data())
+    assert TrainConfig.from_dict({**TrainConfig(lr=0.3).to_dict(), "unknown": 1}) == TrainConfig(lr=0.3)
+
+
+def test_in_place_step_equals_network_gradient():
+    rng = np.random.default_rng(7)
+    net = TwoLayerNet(784, 50, 10, weight_init_std=0.1, rng=rng)
+    (x, t), _ = synthetic_data(100)
+    xf = x / 255.0
+    expected = net.gradient(xf, t)
+    buf = _Buffers(100, 784, 50, 10, np.dtype(np.float64))
+    buf.x[...] = xf
+    loss = _backprop_step(net.params, buf.x, t.astype(np.intp), buf)
+    assert loss == pytest.approx(net.loss(xf, t), rel=1e-12)
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(buf.grads[key], expected[key], rtol=1e-10, atol=1e-15)
+
+
+def test_short_run_lowers_the_loss_and_learns():
+    run = train(TrainConfig(iters=200, train_size=None), synthetic_data())
+    assert run.status == "finished" and run.iterations_done == 200
+    assert np.all(np.isfinite(run.losses))
+    assert run.losses[:10].mean() == pytest.approx(2.30, abs=0.02)  # log(10): the net starts by guessing
+    assert run.losses[-20:].mean() < 0.5 * run.losses[:10].mean()
+    assert run.last.test_acc > 0.9
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    data = synthetic_data()
+    a = train(TrainConfig(iters=50, seed=3), data)
+    b = train(TrainConfig(iters=50, seed=3), data)
+    c = train(TrainConfig(iters=50, seed=4), data)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in PARAM_KEYS)
+    assert not np.array_equal(a.losses, c.losses)
+
+
+def test_accuracy_once_per_epoch_and_at_the_end():
+    events = []
+    # 1,000 images in batches of 100: an epoch is 10 iterations; the book measures at i = 0, 10, 20, 30
+    run = train(TrainConfig(iters=35), synthetic_data(), callback=lambda r, e: events.append(e), progress_every=10)
+    assert [e.iteration for e in run.epochs] == [1, 11, 21, 31, 35]
+    assert [e.epoch for e in run.epochs] == [0, 1, 2, 3, 3.4]
+    assert [e.final for e in run.epochs] == [False] * 4 + [True]
+    assert events.count("epoch") == 5 and events.count("iteration") == 3 and events[-1] == "end"
+    acc = run.accuracy_frame()
+    assert list(acc.columns) == ["epoch", "iteration", "train_acc", "test_acc", "gap", "elapsed_s", "final"]
+    np.testing.assert_allclose(acc["gap"], acc["train_acc"] - acc["test_acc"])
+    loss = run.loss_frame()
+    assert len(loss) == 35 and loss["iteration"].iloc[-1] == 35
+    assert loss["epoch"].iloc[-1] == pytest.approx(3.5)
+    # the recorded accuracy is what the network with those weights really scores
+    (x, t), (xt, tt) = synthetic_data()
+    assert run.last.test_acc == pytest.approx(run.network().accuracy(xt, tt))
+
+
+def test_training_subset_is_used_and_overfits():
+    run = train(TrainConfig(iters=300, train_size=50, batch_size=25, lr=0.5), synthetic_data(n_test=500))
+    assert run.n_train == 50 and run.iters_per_epoch == 2.0
+    assert len([e for e in run.epochs if not e.final]) == 150  # one per epoch: 300 iterations / 2
+    assert run.last.train_acc == 1.0
+
+
+def test_stop_keeps_what_was_recorded():
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > 25
+
+    run = train(TrainConfig(iters=1000), synthetic_data(), should_stop=should_stop)
+    assert run.status == "stopped" and run.iterations_done == 25
+    assert "stopped after 25 of 1,000 iterations" in run.reason
+    assert np.all(np.isfinite(run.losses[:25])) and np.all(np.isnan(run.losses[25:]))
+    assert run.last.final and run.last.iteration == 25  # accuracy measured for the weights it stopped with
+
+
+def test_divergence_stops_with_a_reason_and_keeps_history():
+    (x, t), test = synthetic_data()
+    x = x.astype(np.float32) / 255
+    x[np.arange(len(x)) % 7 == 3] = np.nan  # a broken image: the loss of the batch that draws it is NaN
+    run = train(TrainConfig(iters=500), ((x, t), test))
+    assert run.status == "diverged"
+    assert run.reason == f"loss diverged at iteration {run.iterations_done + 1:,} (nan): learning rate too high?"
+    assert np.all(np.isfinite(run.losses[: run.iterations_done]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_too_high_a_learning_rate_stops_the_run(dtype):
+    # lr 100 drives the sigmoid net into saturation: confident and wrong, loss ≈ 14 instead of NaN
+    run = train(TrainConfig(iters=500, lr=100.0, dtype=dtype), synthetic_data())
+    assert run.status == "diverged"
+    assert run.reason.startswith(f"loss diverged at iteration {run.iterations_done:,} (mean of the last 10 iterations")
+    assert run.reason.endswith("while guessing scores 2.30): learning rate too high?")
+    assert run.iterations_done < 60
+    assert np.all(np.isfinite(run.losses[: run.iterations_done]))
+    assert run.losses[run.iterations_done - 10 : run.iterations_done].mean() > 2.5 * np.log(10)
+
+
+@pytest.mark.parametrize("lr, init_std", [(1.0, 0.01), (0.1, 1.0), (5.0, 0.01)])
+def test_healthy_or_badly_initialised_runs_are_not_called_diverged(lr, init_std):
+    run = train(TrainConfig(iters=300, lr=lr, weight_init_std=init_std), synthetic_data())
+    assert run.status == "finished", run.reason
+
+
+def test_float64_and_float32_agree():
+    data = synthetic_data()
+    a = train(TrainConfig(iters=100, dtype="float64"), data)
+    b = train(TrainConfig(iters=100, dtype="float32"), data)
+    assert a.params["W1"].dtype == np.float64 and b.params["W1"].dtype == np.float32
+    np.testing.assert_allclose(a.losses, b.losses, rtol=1e-3)
+
+
+def test_one_hot_labels_and_float_images_give_the_same_run():
+    (x, t), (xt, tt) = synthetic_data()
+    a = train(TrainConfig(iters=40, dtype="float64"), ((x, t), (xt, tt)))
+    b = train(TrainConfig(iters=40, dtype="float64"), ((x / 255.0, np.eye(10)[t]), (xt / 255.0, np.eye(10)[tt])))
+    np.testing.assert_allclose(a.losses, b.losses, rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_the_book_reproduced_on_full_mnist():
+    """§4.5 with the book's settings: 10,000 iterations, batch 100, lr 0.1, 50 hidden units, on all 60,000 images."""
+    mnist_dir = os.environ.get("MNIST_DIR")
+    if not mnist_dir:
+        pytest.skip("set MNIST_DIR to the genuine MNIST files (e.g. ../shared/data/mnist)")
+    from nn.mnist import load_dataset
+
+    data = load_dataset(data_dir=mnist_dir, allow_download=False)
+    assert data.is_full
+    run = train(TrainConfig(), data.as_tuple())
+    assert run.status == "finished"
+    per_epoch = [e for e in run.epochs if not e.final]
+    assert len(per_epoch) == 17  # i = 0, 600, ..., 9600
+    assert isinstance(run.last, EpochRecord) and run.last.iteration == 10_000
+    assert run.last.test_acc >= 0.94
+    assert abs(run.last.train_acc - run.last.test_acc) < 0.02
+    assert run.losses[-500:].mean() < 0.3
