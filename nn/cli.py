@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the per-user cache, so that later runs (and the app) work offline.",
     )
     d.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
+    d.add_argument("--force", action="store_true", help="download again even when the cache is valid")
     d.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
     return parser
 
@@ -157,11 +158,11 @@ def summary(run: Run) -> str:
 
 
 def _load(args):
-    from nn.mnist import MnistError, load_dataset
+    from nn.mnist import MnistError, default_mirrors, load_dataset
 
     try:
         return load_dataset(
-            data_dir=args.data_dir, cache_dir=args.cache_dir,
+            data_dir=args.data_dir, cache_dir=args.cache_dir, mirrors=default_mirrors(),
             allow_download=not args.offline, progress=_DownloadProgress(),
         )
     except (MnistError, OSError) as exc:
@@ -194,7 +195,7 @@ def cmd_train(args) -> int:
         from nn.model_file import ModelFileError, save_run
 
         try:
-            save_run(args.save, run)
+            save_run(run, args.save)
         except (ModelFileError, OSError) as exc:
             print(f"{PROG} train: error: could not save {args.save}: {exc}", file=sys.stderr)
             return 1
@@ -203,10 +204,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from nn.mnist import MnistError, download_mnist
+    from nn.mnist import MnistError, default_mirrors, download_mnist
 
     try:
-        path = download_mnist(cache_dir=args.cache_dir, progress=_DownloadProgress(), timeout=args.timeout)
+        path = download_mnist(
+            cache_dir=args.cache_dir, mirrors=default_mirrors(), progress=_DownloadProgress(), timeout=args.timeout,
+            force=args.force,
+        )
     except (MnistError, OSError) as exc:
         print(f"\n{PROG} download: error: {exc}", file=sys.stderr)
         return 1

@@ -45,6 +45,14 @@ MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 
+
+def default_mirrors(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``MIRRORS``, or the comma-separated URLs in ``$SGDLAB_MIRRORS`` (a local server in tests, a campus mirror)."""
+    env = os.environ if environ is None else environ
+    listed = tuple(m.strip() for m in env.get("SGDLAB_MIRRORS", "").split(",") if m.strip())
+    return listed or MIRRORS
+
+
 #: The four files by role, under their standard names (without ``.gz``).
 FILE_NAMES: dict[str, str] = {
     "x_train": "train-images-idx3-ubyte",
