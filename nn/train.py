@@ -23,6 +23,10 @@ GRADIENT_METHODS = ("backprop", "numerical", "numerical-plain")
 #: the log the loss is capped at -ln(1e-7) ≈ 16.1, so a too-large learning rate shows up as a sigmoid net stuck at
 #: ≈ 14 rather than as NaN; both stop the run.
 DIVERGENCE_WINDOW = 10
+#: W1 is kept (as float16, enough for pictures) at every accuracy measurement, to watch the hidden units form. A run
+#: with more epochs than this (300 images: an epoch every 3 steps) keeps every other one whenever the list fills up:
+#: evenly spaced, the first and the latest always kept, at most 24 × 78 KB per run.
+MAX_SNAPSHOTS = 24
 DIVERGENCE_FACTOR = 2.5
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid",)
@@ -135,6 +139,7 @@ class Run:
     iterations_done: int = 0
     epochs: list[EpochRecord] = field(default_factory=list)
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (iteration, W1 as float16)
     started_at: float = 0.0  # time.time()
     elapsed_s: float = 0.0
     eval_s: float = 0.0  # of which spent measuring accuracy
@@ -294,6 +299,25 @@ class _Evaluator:
         return correct / len(x)
 
 
+class _Snapshots:
+    """W1 at every ``stride``-th accuracy measurement (the stride doubles when the list fills), plus the latest."""
+
+    def __init__(self) -> None:
+        self.stride, self.grid = 1, []  # grid: (measurement number, iteration, W1 as float16)
+
+    def keep(self, run: Run, measurement: int, iteration: int, W1: np.ndarray) -> None:
+        latest = W1.astype(np.float16)
+        if measurement % self.stride == 0:
+            self.grid.append((measurement, iteration, latest))
+            if len(self.grid) > MAX_SNAPSHOTS - 1:
+                self.stride *= 2
+                self.grid = [g for g in self.grid if g[0] % self.stride == 0]
+        snapshots = [(it, w) for _, it, w in self.grid]
+        if self.grid[-1][0] != measurement:
+            snapshots.append((iteration, latest))
+        run.snapshots = snapshots  # one assignment: a reader in another thread sees the old list or the new one
+
+
 def _numerical_grads(method: str):
     if method == "numerical-plain":
 
@@ -355,12 +379,13 @@ def train(
     run.config, run.n_train, run.n_test, run.data_source = config, n, len(x_test), data_source
     run.losses = np.full(config.iters, np.nan)
     run.params = net.params
-    run.status, run.reason, run.iterations_done, run.epochs = "running", "", 0, []
+    run.status, run.reason, run.iterations_done, run.epochs, run.snapshots = "running", "", 0, [], []
     run.started_at, run.elapsed_s, run.eval_s = time.time(), 0.0, 0.0
 
     ipe = iterations_per_epoch(n, config.batch_size)
     buf = _Buffers(config.batch_size, n_in, config.hidden, n_out, dtype)
     evaluator = _Evaluator(n_in, config.hidden, n_out, dtype)
+    snapshots = _Snapshots()
     numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient)
     params, grads, lr = net.params, buf.grads, dtype.type(config.lr)
     divergence_limit = math.inf  # set from the first loss
@@ -380,6 +405,7 @@ def train(
         run.eval_s += now - t0
         record.elapsed_s = run.elapsed_s = now - start
         run.epochs.append(record)
+        snapshots.keep(run, len(run.epochs) - 1, i + 1, params["W1"])
         if callback:
             callback(run, "epoch")
 

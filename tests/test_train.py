@@ -101,6 +101,19 @@ def test_training_subset_is_used_and_overfits():
     assert run.last.train_acc == 1.0
 
 
+def test_weight_snapshots_per_epoch_stay_bounded():
+    run = train(TrainConfig(iters=35), synthetic_data())
+    assert [it for it, _ in run.snapshots] == [e.iteration for e in run.epochs]  # one per measurement
+    assert run.snapshots[-1][1].dtype == np.float16
+    np.testing.assert_allclose(run.snapshots[-1][1], run.params["W1"], atol=1e-3)
+    long = train(TrainConfig(iters=300, train_size=50, batch_size=25), synthetic_data())  # 151 measurements
+    iterations = [it for it, _ in long.snapshots]
+    assert 12 <= len(iterations) <= 24
+    assert iterations[0] == 1 and iterations[-1] == 300
+    steps = np.diff(iterations[:-1])
+    assert steps.min() == steps.max()  # evenly spaced
+
+
 def test_stop_keeps_what_was_recorded():
     calls = {"n": 0}
 
