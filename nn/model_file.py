@@ -1,0 +1,385 @@
+"""A trained model as one ``.npz`` file, without pickle: the weights, and what they are (config, sizes, data, date).
+
+Layout (format ``sgd-lab-model``, version 1), every member a plain array:
+
+- ``W1`` (784, hidden), ``b1`` (hidden,), ``W2`` (hidden, 10), ``b2`` (10,): float32 or float64, all one dtype;
+- ``meta``: a 0-d unicode array holding a JSON object: ``format``, ``version``, ``sizes`` [784, hidden, 10],
+  ``activation``, ``dtype``, ``config`` (``TrainConfig.to_dict()``), ``data_source``, ``created`` (ISO 8601,
+  UTC), ``name``, ``status``, ``iterations_done``, ``n_train``, ``n_test``, ``elapsed_s``, ``test_acc`` and
+  ``train_acc`` (or null), and ``epochs`` (the per-epoch accuracy records, possibly empty);
+- ``loss`` (optional): float32 (iterations_done,), the loss of every iteration.
+
+``load_model`` treats its input as untrusted (an upload): a size limit, ``np.load(allow_pickle=False)``, and a
+check of every key, shape, dtype, value and JSON field; each fault raises ``ModelFileError`` with one line that
+names it. Pure NumPy and the standard library.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import math
+import os
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from nn.train import EpochRecord, Run, TrainConfig
+from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
+
+FORMAT = "sgd-lab-model"
+VERSION = 1
+INPUT_SIZE, OUTPUT_SIZE = 784, 10
+MAX_HIDDEN = 4096
+#: Default upload limit: a float64 784-1000-10 model with 100,000 losses is about 7 MB.
+MAX_MODEL_BYTES = 10 * 1024 * 1024
+#: Limit on the *decompressed* members (so a small zip cannot expand into gigabytes).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_META_CHARS = 1_000_000
+PRETRAINED_PATH = Path(__file__).resolve().parent / "data" / "pretrained.npz"
+_MEMBERS = (*PARAM_KEYS, "meta")
+_EPOCH_FIELDS = ("epoch", "iteration", "train_acc", "test_acc", "elapsed_s")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used; the message is one line naming the fault."""
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFile:
+    """A loaded model: read-only weights, the parsed ``meta`` JSON and the optional per-iteration losses."""
+
+    params: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    losses: np.ndarray | None = None
+    epochs: list[EpochRecord] = field(default_factory=list)
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.meta["config"])
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        return tuple(self.meta["sizes"])
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.meta.get("test_acc")
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name") or self.config.label()
+
+    def describe(self) -> str:
+        """One line, e.g. ``784-50-10 sigmoid net · lr 0.1 · batch 100 · 10k it · test accuracy 94.6%``."""
+        n_in, hidden, n_out = self.sizes
+        text = f"{n_in}-{hidden}-{n_out} {self.meta['activation']} net · {self.config.label()}"
+        if self.test_acc is not None:
+            text += f" · test accuracy {self.test_acc:.1%}"
+        return text
+
+    def network(self) -> TwoLayerNet:
+        """A network with (a copy of) these weights."""
+        return TwoLayerNet.from_params(self.params)
+
+    def to_run(self) -> Run:
+        """A finished ``nn.train.Run`` record rebuilt from the file (for the curves and the other pages)."""
+        meta = self.meta
+        losses = np.array(self.losses, dtype=np.float64) if self.losses is not None else np.zeros(0)
+        return Run(
+            config=self.config,
+            n_train=int(meta.get("n_train") or 0),
+            n_test=int(meta.get("n_test") or 0),
+            data_source=str(meta.get("data_source", "")),
+            status=str(meta.get("status") or "finished"),
+            losses=losses,
+            iterations_done=int(meta.get("iterations_done") or len(losses)),
+            epochs=list(self.epochs),
+            params={key: np.array(value) for key, value in self.params.items()},
+            elapsed_s=float(meta.get("elapsed_s") or 0.0),
+        )
+
+
+# ------------------------------------------------------------------------------------------------- saving
+
+
+def save_model(
+    target: str | os.PathLike | IO[bytes] | None,
+    params: dict[str, np.ndarray],
+    config: TrainConfig,
+    *,
+    test_acc: float | None = None,
+    train_acc: float | None = None,
+    data_source: str = "",
+    losses: np.ndarray | None = None,
+    epochs: list[EpochRecord] | None = None,
+    name: str = "",
+    status: str = "finished",
+    n_train: int = 0,
+    n_test: int = 0,
+    elapsed_s: float = 0.0,
+    created: _dt.datetime | None = None,
+) -> bytes:
+    """Write the model to ``target`` (a path or a binary file; None: nowhere) and return the file's bytes."""
+    arrays = {key: np.asarray(params[key]) for key in PARAM_KEYS}
+    dtype = arrays["W1"].dtype
+    arrays = {key: np.ascontiguousarray(value, dtype=dtype) for key, value in arrays.items()}
+    n_in, hidden = arrays["W1"].shape
+    losses = None if losses is None else np.asarray(losses, dtype=np.float32).reshape(-1)
+    created = created or _dt.datetime.now(_dt.timezone.utc)
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "sizes": [int(n_in), int(hidden), int(arrays["W2"].shape[1])],
+        "activation": config.activation,
+        "dtype": str(dtype),
+        "config": config.to_dict(),
+        "data_source": data_source,
+        "created": created.isoformat(timespec="seconds"),
+        "name": name,
+        "status": status,
+        "iterations_done": int(len(losses)) if losses is not None else int(config.iters),
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "elapsed_s": round(float(elapsed_s), 3),
+        "test_acc": None if test_acc is None else float(test_acc),
+        "train_acc": None if train_acc is None else float(train_acc),
+        "epochs": [asdict(e) for e in (epochs or [])],
+    }
+    members = dict(arrays, meta=np.array(json.dumps(meta, ensure_ascii=False)))
+    if losses is not None:
+        members["loss"] = losses
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **members)
+    data = buffer.getvalue()
+    if target is not None:
+        if hasattr(target, "write"):
+            target.write(data)
+        else:
+            Path(target).write_bytes(data)
+    return data
+
+
+def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, name: str = "") -> bytes:
+    """Save a run's current weights, configuration and history (see ``save_model``)."""
+    last = run.last
+    done = run.iterations_done
+    return save_model(
+        target,
+        {key: np.array(run.params[key]) for key in PARAM_KEYS},
+        run.config,
+        test_acc=last.test_acc if last else None,
+        train_acc=last.train_acc if last else None,
+        data_source=run.data_source,
+        losses=np.asarray(run.losses[:done]),
+        epochs=list(run.epochs),
+        name=name,
+        status=run.status,
+        n_train=run.n_train,
+        n_test=run.n_test,
+        elapsed_s=run.elapsed_s,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = MAX_MODEL_BYTES) -> ModelFile:
+    """A model from a path, the file's bytes or a binary file object; any fault raises ``ModelFileError``."""
+    data = _read_limited(source, max_bytes)
+    if not data:
+        raise ModelFileError("the file is empty")
+    if not data.startswith(b"PK\x03\x04"):
+        raise ModelFileError("not an .npz model file (it is not a zip archive)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ModelFileError(f"damaged zip archive: {exc}") from None
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ModelFileError(f"its contents unpack to {unpacked / 2**20:.0f} MB (limit {MAX_UNPACKED_BYTES >> 20} MB)")
+    names = {info.filename.removesuffix(".npy") for info in infos}
+    missing = [key for key in _MEMBERS if key not in names]
+    if missing:
+        raise ModelFileError(f"missing {', '.join(missing)} (a model file holds W1, b1, W2, b2 and meta)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: _member(npz, key) for key in (*_MEMBERS, "loss") if key in names}
+    except ModelFileError:
+        raise
+    except Exception as exc:  # zlib, truncated members, bad .npy headers...
+        raise ModelFileError(f"unreadable contents: {_one_line(exc)}") from None
+    params = _check_params(arrays)
+    meta = _check_meta(arrays["meta"], params)
+    losses = _check_losses(arrays.get("loss"))
+    epochs = _check_epochs(meta.get("epochs", []))
+    for value in (*params.values(), *([] if losses is None else [losses])):
+        value.flags.writeable = False
+    return ModelFile(params=params, meta=meta, losses=losses, epochs=epochs)
+
+
+def load_pretrained(path: str | os.PathLike = PRETRAINED_PATH) -> ModelFile:
+    """The model shipped with SGD Lab (made by ``scripts/train_pretrained.py``)."""
+    if not Path(path).is_file():
+        raise ModelFileError(f"{path}: the pretrained model is missing (run scripts/train_pretrained.py)")
+    try:
+        return load_model(path)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+
+
+def _read_limited(source, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise ModelFileError(_too_big(size, max_bytes))
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ModelFileError(_too_big(len(data), max_bytes))
+    return data
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"the file is too large: {size / 2**20:.1f} MB (limit {limit / 2**20:.0f} MB)"
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _member(npz, key: str) -> np.ndarray:
+    try:
+        return npz[key]
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise ModelFileError(f"{key} holds Python objects (pickle), which are refused") from None
+        raise ModelFileError(f"{key} is unreadable: {_one_line(exc)}") from None
+
+
+def _check_params(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    params = {key: arrays[key] for key in PARAM_KEYS}
+    for key, value in params.items():
+        if value.dtype not in (np.float32, np.float64):
+            raise ModelFileError(f"{key} has dtype {value.dtype}; weights must be float32 or float64")
+    dtypes = {str(value.dtype) for value in params.values()}
+    if len(dtypes) > 1:
+        raise ModelFileError(f"the weights mix dtypes ({', '.join(sorted(dtypes))})")
+    W1, b1, W2, b2 = (params[key] for key in PARAM_KEYS)
+    if W1.ndim != 2 or W1.shape[0] != INPUT_SIZE or not 1 <= W1.shape[1] <= MAX_HIDDEN:
+        raise ModelFileError(
+            f"W1 has shape {W1.shape}; expected ({INPUT_SIZE}, hidden) with 1 ≤ hidden ≤ {MAX_HIDDEN}"
+        )
+    hidden = W1.shape[1]
+    expected = {"b1": (hidden,), "W2": (hidden, OUTPUT_SIZE), "b2": (OUTPUT_SIZE,)}
+    for key, shape in expected.items():
+        if params[key].shape != shape:
+            raise ModelFileError(f"{key} has shape {params[key].shape}; expected {shape} for W1 of shape {W1.shape}")
+    for key, value in params.items():
+        bad = int(np.count_nonzero(~np.isfinite(value)))
+        if bad:
+            raise ModelFileError(f"{key} has {bad:,} non-finite value{'s' if bad > 1 else ''} (NaN or infinity)")
+    return params
+
+
+def _check_meta(array: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, Any]:
+    if array.dtype.kind != "U" or array.shape != ():
+        raise ModelFileError(f"meta must be a single text value, got dtype {array.dtype} and shape {array.shape}")
+    text = str(array[()])
+    if len(text) > MAX_META_CHARS:
+        raise ModelFileError(f"meta is too long ({len(text):,} characters)")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"meta is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError("meta must be a JSON object")
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"meta.format is {meta.get('format')!r}, not {FORMAT!r}: not an SGD Lab model")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"meta.version must be a whole number ≥ 1, got {version!r}")
+    if version > VERSION:
+        raise ModelFileError(f"made by a newer SGD Lab (format version {version}; this one reads {VERSION})")
+    sizes = [INPUT_SIZE, params["W1"].shape[1], OUTPUT_SIZE]
+    if meta.get("sizes") != sizes:
+        raise ModelFileError(f"meta.sizes is {meta.get('sizes')!r} but the weights are {sizes}")
+    if meta.get("dtype") != str(params["W1"].dtype):
+        raise ModelFileError(f"meta.dtype is {meta.get('dtype')!r} but the weights are {params['W1'].dtype}")
+    config_values = meta.get("config")
+    if not isinstance(config_values, dict):
+        raise ModelFileError("meta.config is missing or not an object")
+    try:
+        config = TrainConfig.from_dict(config_values)
+    except TypeError as exc:
+        raise ModelFileError(f"meta.config is malformed: {_one_line(exc)}") from None
+    problems = config.errors()
+    if problems:
+        raise ModelFileError(f"meta.config: {problems[0]}")
+    if config.hidden != sizes[1]:
+        raise ModelFileError(f"meta.config.hidden is {config.hidden} but W1 has {sizes[1]} hidden units")
+    if meta.get("activation") != config.activation:
+        raise ModelFileError(f"meta.activation is {meta.get('activation')!r}; expected {config.activation!r}")
+    for key in ("test_acc", "train_acc"):
+        value = meta.get(key)
+        if value is not None and not (_is_number(value) and 0 <= value <= 1):
+            raise ModelFileError(f"meta.{key} must be a number between 0 and 1 (or null), got {value!r}")
+    for key in ("iterations_done", "n_train", "n_test"):
+        value = meta.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ModelFileError(f"meta.{key} must be a whole number ≥ 0, got {value!r}")
+    for key in ("data_source", "created", "name", "status"):
+        if not isinstance(meta.get(key, ""), str):
+            raise ModelFileError(f"meta.{key} must be text, got {meta.get(key)!r}")
+    if not _is_number(meta.get("elapsed_s", 0)):
+        raise ModelFileError(f"meta.elapsed_s must be a number, got {meta.get('elapsed_s')!r}")
+    return meta
+
+
+def _check_losses(losses: np.ndarray | None) -> np.ndarray | None:
+    if losses is None:
+        return None
+    if losses.dtype not in (np.float32, np.float64) or losses.ndim != 1:
+        raise ModelFileError(f"loss must be a 1-D float array, got dtype {losses.dtype} and shape {losses.shape}")
+    if not np.all(np.isfinite(losses)):
+        raise ModelFileError("loss has non-finite values (NaN or infinity)")
+    return losses
+
+
+def _check_epochs(records: Any) -> list[EpochRecord]:
+    if not isinstance(records, list):
+        raise ModelFileError("meta.epochs must be a list")
+    epochs = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict) or not all(_is_number(record.get(k)) for k in _EPOCH_FIELDS):
+            raise ModelFileError(f"meta.epochs[{i}] must hold the numbers {', '.join(_EPOCH_FIELDS)}")
+        if not (0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1):
+            raise ModelFileError(f"meta.epochs[{i}]: accuracies must lie between 0 and 1")
+        epochs.append(
+            EpochRecord(
+                epoch=float(record["epoch"]),
+                iteration=int(record["iteration"]),
+                train_acc=float(record["train_acc"]),
+                test_acc=float(record["test_acc"]),
+                elapsed_s=float(record["elapsed_s"]),
+                final=bool(record.get("final", False)),
+            )
+        )
+    return epochs
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

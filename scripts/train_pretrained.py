@@ -1,0 +1,62 @@
+"""Train the book's 784-50-10 net on full MNIST and write the model SGD Lab ships: nn/data/pretrained.npz.
+
+    MNIST_DIR=/path/to/mnist python -m scripts.train_pretrained [--data-dir DIR] [--out FILE]
+
+(run from the repository root, so that ``nn`` is importable).
+
+The book's settings (§4.5: 10,000 iterations, batch 100, learning rate 0.1, 50 hidden units, init std 0.01,
+seed 0) in float32, through the same ``nn.train.train`` the app and the command line use (about 5 s). The file
+(< 1 MB, no pickle) holds the weights, the configuration, the per-iteration loss, the per-epoch accuracies and
+the final test accuracy. The model is derived from MNIST (Y. LeCun, C. Cortes, C. J. C. Burges; CC BY-SA 3.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nn.mnist import MnistError, load_dataset
+from nn.model_file import PRETRAINED_PATH, load_model, save_run
+from nn.train import TrainConfig, train
+
+MAX_FILE_BYTES = 1_000_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="directory of the four MNIST IDX files (default: $MNIST_DIR)")
+    parser.add_argument("--out", type=Path, default=PRETRAINED_PATH, help=f"output file (default: {PRETRAINED_PATH})")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the shipped model)")
+    args = parser.parse_args(argv)
+
+    try:
+        data = load_dataset(args.data_dir, allow_download=False, allow_embedded=False)
+    except MnistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not data.is_full:
+        print(f"error: the pretrained model needs full MNIST, got {data.describe()}", file=sys.stderr)
+        return 1
+
+    config = TrainConfig(seed=args.seed)  # the book's settings, float32
+    run = train(config, data.as_tuple(), data_source=data.describe())
+    if run.status != "finished":
+        print(f"error: training {run.status}: {run.reason}", file=sys.stderr)
+        return 1
+    final = run.last
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    size = len(save_run(run, args.out, name="pretrained: the book's 784-50-10 net"))
+    model = load_model(args.out)  # read back, as the app will
+    print(
+        f"{config.label()}: train acc {final.train_acc:.4f}, test acc {final.test_acc:.4f} "
+        f"in {run.elapsed_s:.1f} s → {args.out} ({size:,} bytes, {model.describe()})"
+    )
+    if size > MAX_FILE_BYTES:
+        print(f"error: {args.out} is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
