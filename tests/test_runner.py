@@ -1,0 +1,144 @@
+"""ui.runner: background training threads, the process-wide limit, the line, Stop, and the timing helpers."""
+
+import time
+
+import numpy as np
+import pytest
+
+from nn.train import TrainConfig
+from ui import runner
+
+
+def _data(n_train=600, n_test=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n_train + n_test, 784), dtype=np.uint8)
+    t = rng.integers(0, 10, n_train + n_test)
+    x.flags.writeable = False
+    return (x[:n_train], t[:n_train]), (x[n_train:], t[n_train:])
+
+
+LONG = TrainConfig(iters=1_000_000)  # would take minutes: every test that starts it stops it
+
+
+def _wait(predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_a_run_trains_in_the_background_and_matches_a_direct_run():
+    from nn.train import train
+
+    data = _data()
+    config = TrainConfig(iters=120, batch_size=50)
+    job = runner.TrainingPool(2).submit(1, config, data, "test data")
+    assert job.join(10)
+    direct = train(config, data)
+    assert job.run.status == "finished" and job.status_text().startswith("finished: test ")
+    assert job.run.iterations_done == 120
+    np.testing.assert_array_equal(job.run.losses, direct.losses)  # the same loop, the same seed
+    assert job.run.data_source == "test data"
+    assert job.name == "#1 lr 0.1 · batch 50 · 120 it"
+
+
+def test_stop_ends_within_a_second_and_keeps_the_history():
+    job = runner.TrainingPool(1).submit(1, LONG, _data())
+    assert _wait(lambda: job.run.iterations_done > 50)
+    start = time.monotonic()
+    job.stop()
+    assert job.join(1.0), "Stop must end the run within a second"
+    assert time.monotonic() - start < 1.0
+    run = job.run
+    assert run.status == "stopped"
+    done = run.iterations_done
+    assert done > 50 and np.isfinite(run.losses[:done]).all() and np.isnan(run.losses[done:]).all()
+    assert run.epochs and run.epochs[-1].iteration == done  # the final accuracy of what was trained
+    assert job.status_text().startswith(f"stopped at {done:,} of 1,000,000: test ")
+
+
+def test_at_most_k_run_at_once_the_others_wait_in_line():
+    pool = runner.TrainingPool(1)
+    data = _data()
+    first = pool.submit(1, LONG, data)
+    assert _wait(lambda: first.run.status == "running")
+    second, third = pool.submit(2, LONG, data), pool.submit(3, TrainConfig(iters=20), data)
+    assert _wait(lambda: pool.waiting_count == 2)
+    assert pool.running_count == 1
+    assert second.status_text() == "waiting — place 1 in line"
+    assert third.status_text() == "waiting — place 2 in line"
+    assert second.run.iterations_done == 0
+    second.stop()  # stopping a waiting run: it leaves the line without training
+    assert second.join(2) and second.run.status == "stopped" and second.run.iterations_done == 0
+    assert _wait(lambda: third.place_in_line() == 1)
+    first.stop()
+    assert first.join(2)
+    assert third.join(10) and third.run.status == "finished"
+    assert pool.running_count == 0 and pool.waiting_count == 0
+
+
+def test_two_slots_run_two_at_once():
+    pool = runner.TrainingPool(2)
+    data = _data()
+    a, b = pool.submit(1, LONG, data), pool.submit(2, LONG, data)
+    try:
+        assert _wait(lambda: a.run.status == "running" and b.run.status == "running")
+        assert pool.running_count == 2
+    finally:
+        a.stop(), b.stop()
+        assert a.join(2) and b.join(2)
+
+
+def test_a_bad_config_is_refused_with_a_message():
+    with pytest.raises(ValueError, match="lr"):
+        runner.TrainingPool(1).submit(1, TrainConfig(lr=-1.0), _data())
+
+
+def test_a_failure_in_the_worker_is_recorded_not_lost():
+    bad = ((np.zeros((10, 784), np.uint8), np.zeros(10, int)), (np.zeros((5, 783), np.uint8), np.zeros(5, int)))
+    job = runner.TrainingPool(1).submit(1, TrainConfig(iters=5), bad)
+    assert job.join(5)
+    assert job.run.status == "failed" and job.status_text().startswith("failed: training failed")
+    assert job.error
+
+
+@pytest.mark.parametrize("value, expected", [(None, runner.DEFAULT_MAX_TRAININGS), ("3", 3), ("0", 1), ("x", 2)])
+def test_max_trainings_from_env(value, expected):
+    env = {} if value is None else {"SGDLAB_MAX_TRAININGS": value}
+    assert runner.max_trainings_from_env(env) == expected
+
+
+def test_measure_overhead_times_both_ways_and_renders_while_polling():
+    calls = []
+    result = runner.measure_overhead(
+        TrainConfig(iters=300), _data(), repeats=1, render=lambda job: calls.append(job.run.iterations_done),
+        poll_seconds=0.01,
+    )
+    assert len(result["direct_s"]) == len(result["app_s"]) == 1
+    assert result["median_direct_s"] > 0 and result["median_app_s"] > 0
+    assert result["overhead"] == pytest.approx(result["median_app_s"] / result["median_direct_s"] - 1)
+    assert calls, "the page's rendering must run while the training does"
+
+
+def test_the_default_render_builds_the_live_view():
+    from ui.training_view import render_payload
+
+    job = runner.TrainingPool(1).submit(7, TrainConfig(iters=30, batch_size=20), _data(200, 50))
+    assert job.join(10)
+    payload = render_payload(job)
+    assert payload.title == "#7 lr 0.1 · batch 20 · 30 it"
+    assert payload.progress.iteration == 30 and payload.status.startswith("finished")
+    assert list(payload.table.columns) == ["epoch", "iteration", "train acc (%)", "test acc (%)", "gap (pp)"]
+    assert payload.table["iteration"].iloc[0] == 30  # newest first
+
+
+def test_limit_blas_threads_sets_and_reports_the_count():
+    before = runner.limit_blas_threads(1)
+    if before is None:
+        pytest.skip("this NumPy has no OpenBLAS reachable through ctypes")
+    try:
+        assert runner.limit_blas_threads(1) == 1
+    finally:
+        runner.limit_blas_threads(before)

@@ -1,0 +1,201 @@
+"""Pure helpers that turn run numbers into what the pages say: progress, time estimates, the overfitting verdict.
+
+No Streamlit, no Plotly: tested directly (tests/test_analysis.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nn.train import TrainConfig, iterations_per_epoch
+
+# -- durations -----------------------------------------------------------------------------------------------
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds for people: "0.4 s", "12 s", "3 min 05 s", "2 h 10 min", "47 h", "12 days"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{minutes} min {secs:02d} s"
+    hours = seconds / 3600
+    if hours < 10:
+        h, m = divmod(round(seconds / 60), 60)
+        return f"{h} h {m:02d} min"
+    if hours < 72:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
+
+
+# -- time estimates before a run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """Measured costs on this machine (``ui.estimate.measure_speeds``), all for the book's net (hidden 50)."""
+
+    backprop_step_s: float = 0.00035  # one SGD step with backprop, batch 100
+    numerical_step_s: float = 0.05  # one step with nn.numgrad's fast numerical gradient, batch 100
+    plain_param_s: float = 0.0004  # the book's numerical gradient, per parameter (2 losses of a batch of 100)
+    eval_image_s: float = 1.5e-6  # accuracy of one image
+
+
+#: Parameters of the 784-hidden-10 net: each needs two full forward passes in the book's numerical gradient.
+def parameter_count(hidden: int, n_in: int = 784, n_out: int = 10) -> int:
+    return n_in * hidden + hidden + hidden * n_out + n_out
+
+
+def evaluations(iters: int, n_train: int, batch_size: int) -> int:
+    """How many times a run measures accuracy: once per epoch (the book's i % iter_per_epoch == 0), plus the
+    final measurement when the run does not end on an epoch."""
+    ipe = iterations_per_epoch(n_train, batch_size)
+    count = math.floor((iters - 1) / ipe) + 1
+    last_measured = math.ceil((count - 1) * ipe)  # the iteration index of the last epoch measurement
+    return count + (1 if last_measured != iters - 1 else 0)
+
+
+def estimate_seconds(config: TrainConfig, n_train_available: int, n_test: int, speeds: Speeds) -> dict:
+    """Expected seconds for a run: {"steps": ..., "evaluation": ..., "total": ..., "per_step": ...}."""
+    n_train = min(config.train_size or n_train_available, n_train_available)
+    batch_scale = config.batch_size / 100
+    hidden_scale = config.hidden / 50
+    if config.gradient == "backprop":
+        per_step = speeds.backprop_step_s * (0.25 + 0.75 * batch_scale) * hidden_scale
+    elif config.gradient == "numerical":
+        per_step = speeds.numerical_step_s * batch_scale * hidden_scale
+    else:  # the book's loop: two forward passes of the whole batch per parameter
+        per_param = speeds.plain_param_s * (0.3 + 0.7 * batch_scale) * hidden_scale
+        per_step = parameter_count(config.hidden) * per_param
+    steps = per_step * config.iters
+    evaluation = evaluations(config.iters, n_train, config.batch_size) * (n_train + n_test) * speeds.eval_image_s
+    evaluation *= hidden_scale
+    return {"per_step": per_step, "steps": steps, "evaluation": evaluation, "total": steps + evaluation}
+
+
+# -- live progress -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    iteration: int
+    total: int
+    epoch: float
+    total_epochs: float
+    its_per_s: float
+    seconds_left: float | None
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        return self.iteration / self.total if self.total else 0.0
+
+
+def progress_of(run) -> Progress:
+    """Where a run (``nn.train.Run``) stands: iteration, epoch, iterations per second and time left."""
+    total = run.config.iters
+    done = run.iterations_done
+    ipe = run.iters_per_epoch
+    elapsed = run.elapsed_s
+    if run.status == "running" and run.started_at:
+        elapsed = max(elapsed, time.time() - run.started_at)
+    ips = run.iterations_per_second
+    seconds_left = None
+    if run.done:
+        seconds_left = 0.0
+    elif ips > 0 and done > 0:
+        remaining_evals = max(0, evaluations(total, run.n_train or 1, run.config.batch_size) - len(run.epochs))
+        per_eval = run.eval_s / len(run.epochs) if run.epochs else 0.0
+        seconds_left = (total - done) / ips + remaining_evals * per_eval
+    return Progress(
+        iteration=done,
+        total=total,
+        epoch=done / ipe if ipe else 0.0,
+        total_epochs=total / ipe if ipe else 0.0,
+        its_per_s=ips,
+        seconds_left=seconds_left,
+        elapsed_s=elapsed,
+    )
+
+
+# -- the overfitting verdict ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str  # "none", "fine", "mild", "overfit", "memorised", "underfit", "peaked"
+    headline: str  # one plain sentence with the numbers
+    detail: str = ""
+
+
+def _pct(value: float) -> str:
+    text = f"{100 * value:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+def overfitting_verdict(
+    train_acc, test_acc, n_train: int | None = None, *, small_gap_pp: float = 2.0, big_gap_pp: float = 5.0
+) -> Verdict:
+    """A plain-language verdict from per-epoch train and test accuracies (fractions in [0, 1]).
+
+    Judged on the last measurement: the gap train - test in percentage points (pp), how high train accuracy
+    got, and whether test accuracy peaked earlier and fell since.
+    """
+    train = np.asarray(train_acc, dtype=float)
+    test = np.asarray(test_acc, dtype=float)
+    if train.shape != test.shape or train.ndim != 1:
+        raise ValueError("train and test accuracies must be 1-D sequences of the same length")
+    if len(train) < 2:
+        return Verdict("none", "Not enough epochs yet: accuracy is measured once per epoch, wait for the next one.")
+    tr, te = float(train[-1]), float(test[-1])
+    gap_pp = 100 * (tr - te)
+    best = int(np.argmax(test))
+    peak_drop_pp = 100 * (float(test[best]) - te)
+    images = f"its {n_train:,} images" if n_train else "its training images"
+    detail = f"Best test accuracy {_pct(test[best])} at measurement {best + 1} of {len(test)}."
+
+    if tr < 0.5:
+        return Verdict(
+            "underfit",
+            f"Train {_pct(tr)}, test {_pct(te)}: still learning — not even the training images are learnt yet.",
+            detail,
+        )
+    if tr >= 0.99 and gap_pp >= big_gap_pp:
+        return Verdict(
+            "memorised",
+            f"Train {_pct(tr)}, test {_pct(te)}: the network memorised {images} "
+            f"and does {gap_pp:.1f} pp worse on images it has never seen.",
+            detail,
+        )
+    if gap_pp >= big_gap_pp:
+        return Verdict(
+            "overfit",
+            f"Train {_pct(tr)}, test {_pct(te)}: overfitting — test trails train by {gap_pp:.1f} pp.",
+            detail,
+        )
+    if peak_drop_pp >= 1.0 and best < len(test) - 1:
+        return Verdict(
+            "peaked",
+            f"Test accuracy peaked at {_pct(test[best])} and fell to {_pct(te)}: training longer made it worse.",
+            detail,
+        )
+    if gap_pp >= small_gap_pp:
+        return Verdict(
+            "mild",
+            f"Train {_pct(tr)}, test {_pct(te)}: slight overfitting — test trails train by {gap_pp:.1f} pp.",
+            detail,
+        )
+    return Verdict(
+        "fine",
+        f"Test tracks train within {abs(gap_pp):.1f} pp (train {_pct(tr)}, test {_pct(te)}): no overfitting.",
+        detail,
+    )

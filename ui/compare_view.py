@@ -1,0 +1,204 @@
+"""The loss-curves and overfitting pages' pieces: choosing runs, building their series, CSV export, live panels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import analysis, figures, runner, state, training_view as tv
+
+SMOOTHING_DEFAULT = 0.6
+FIRST_ITERATIONS = 1_000
+
+
+def colour_of(job) -> str:
+    """A run keeps its colour on every page: picked from its id."""
+    return figures.colour(job.id - 1)
+
+
+def loss_series(job) -> figures.LossSeries:
+    run = job.run
+    return figures.LossSeries(job.name, run.losses[: run.iterations_done], run.iters_per_epoch, colour_of(job))
+
+
+def accuracy_series(job) -> figures.AccuracySeries:
+    epochs = list(job.run.epochs)
+    return figures.AccuracySeries(
+        name=job.name,
+        epoch=np.array([e.epoch for e in epochs], dtype=float),
+        iteration=np.array([e.iteration for e in epochs], dtype=float),
+        train_acc=np.array([e.train_acc for e in epochs], dtype=float),
+        test_acc=np.array([e.test_acc for e in epochs], dtype=float),
+        colour=colour_of(job),
+    )
+
+
+def loss_history_csv(jobs) -> str:
+    """Every iteration's loss of ``jobs`` in one long table: run, iteration, epoch, loss."""
+    frames = []
+    for job in jobs:
+        frame = job.run.loss_frame()
+        frame.insert(0, "run", job.name)
+        frames.append(frame)
+    if not frames:
+        return "run,iteration,epoch,loss\n"
+    return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.6g")
+
+
+def accuracy_history_csv(jobs) -> str:
+    """Every accuracy measurement of ``jobs``: run, epoch, iteration, train_acc, test_acc, gap, elapsed_s, final."""
+    frames = []
+    for job in jobs:
+        frame = job.run.accuracy_frame()
+        frame.insert(0, "run", job.name)
+        frames.append(frame)
+    if not frames:
+        return "run,epoch,iteration,train_acc,test_acc,gap,elapsed_s,final\n"
+    return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.6g")
+
+
+def no_runs_yet() -> None:
+    st.info("No runs yet in this session. Train one first — the book's run takes a few seconds.")
+    st.page_link("pages/train.py", label="Go to **Train**", icon=":material/model_training:")
+
+
+def _any_active(jobs) -> bool:
+    return any(not j.run.done for j in jobs)
+
+
+def live(jobs, draw, key: str) -> None:
+    """Call ``draw()`` in a fragment that refreshes while any of ``jobs`` trains, and reruns the page at the end."""
+    was_active = _any_active(jobs)
+    ids = [j.id for j in jobs]
+
+    @st.fragment(run_every=runner.POLL_SECONDS if was_active else None, key=key)
+    def _panel() -> None:
+        draw()
+        current = [state.get_run(i) for i in ids]
+        if was_active and not _any_active([j for j in current if j is not None]):
+            st.rerun()
+
+    _panel()
+
+
+# -- loss curves page ------------------------------------------------------------------------------------------
+
+
+def choose_runs(jobs) -> list:
+    ids = [j.id for j in jobs]
+    ss = st.session_state
+    chosen = [i for i in ss.get(state.KEY_CURVES_RUNS, []) if i in ids]
+    if not chosen:
+        chosen = ids[-3:]
+    ss[state.KEY_CURVES_RUNS] = chosen
+    names = {j.id: j.name for j in jobs}
+    st.multiselect("Runs", ids, key=state.KEY_CURVES_RUNS, format_func=names.get,
+                   help="Overlay one or several of your runs; each keeps its colour on every page.")
+    return [j for j in jobs if j.id in st.session_state[state.KEY_CURVES_RUNS]]
+
+
+def curve_controls() -> tuple[float, bool, str]:
+    ss = st.session_state
+    ss.setdefault(state.KEY_CURVES_SMOOTH, SMOOTHING_DEFAULT)
+    ss.setdefault(state.KEY_CURVES_LOG, "linear")
+    ss.setdefault(state.KEY_CURVES_X, "iterations")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    c1.slider("Smoothing (exponential moving average)", 0.0, 0.99, step=0.01, key=state.KEY_CURVES_SMOOTH,
+              help="As in TensorBoard: 0 shows the raw loss; 0.9 averages over roughly the last 10 iterations. "
+              "The raw curve stays faintly behind.")
+    c2.radio("Y axis", ["linear", "log"], key=state.KEY_CURVES_LOG, horizontal=True,
+             help="A log scale shows the slow late decrease better.")
+    c3.radio("X axis", ["iterations", "epochs"], key=state.KEY_CURVES_X, horizontal=True,
+             help="An epoch is one pass's worth of images: 600 iterations of 100 on 60,000 images.")
+    return float(ss[state.KEY_CURVES_SMOOTH]), ss[state.KEY_CURVES_LOG] == "log", (
+        "epoch" if ss[state.KEY_CURVES_X] == "epochs" else "iteration"
+    )
+
+
+def loss_charts(jobs, smoothing: float, log_y: bool, x_axis: str) -> None:
+    series = [loss_series(j) for j in jobs]
+    whole = figures.loss_curves_figure(series, smoothing, log_y, x_axis, title="Loss, whole run")
+    first = figures.loss_curves_figure(
+        series, smoothing, log_y, x_axis, first=FIRST_ITERATIONS, title=f"Loss, first {FIRST_ITERATIONS:,} iterations"
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(whole, key="sgd_curves_whole", config={"displaylogo": False})
+    right.plotly_chart(first, key="sgd_curves_first", config={"displaylogo": False})
+    status = " · ".join(f"{j.name}: {j.status_text()}" for j in jobs)
+    st.caption(status)
+
+
+# -- overfitting page ------------------------------------------------------------------------------------------
+
+
+def focus_run(job_id: int) -> None:
+    """Show ``job_id`` on the overfitting page from its next run on."""
+    ss = st.session_state
+    ss[state.KEY_OVERFIT_SELECTED] = job_id
+    ss[state.KEY_OVERFIT_VERSION] = ss.get(state.KEY_OVERFIT_VERSION, 0) + 1
+
+
+def overfit_run_widget_key() -> str:
+    """The run selectbox's key. It changes when the page picks a run itself (the one-click experiment): a
+    browser keeps showing its own choice when the server changes a widget's value, but not for a new widget."""
+    return f"{state.KEY_OVERFIT_RUN}_{st.session_state.get(state.KEY_OVERFIT_VERSION, 0)}"
+
+
+def _remember_run(key: str) -> None:
+    st.session_state[state.KEY_OVERFIT_SELECTED] = st.session_state[key]
+
+
+def choose_run(jobs):
+    ids = [j.id for j in jobs]
+    ss = st.session_state
+    selected = ss.get(state.KEY_OVERFIT_SELECTED)
+    if selected not in ids:
+        selected = ids[-1]
+        ss[state.KEY_OVERFIT_SELECTED] = selected
+    key = overfit_run_widget_key()
+    if ss.get(key) not in ids:
+        ss.pop(key, None)
+    names = {j.id: j.name for j in jobs}
+    st.selectbox("Run", ids, index=ids.index(selected), key=key, format_func=names.get,
+                 on_change=_remember_run, args=(key,), help="Which of your runs to check for overfitting.")
+    return state.get_run(ss[state.KEY_OVERFIT_SELECTED])
+
+
+def verdict_box(job) -> None:
+    s = accuracy_series(job)
+    verdict = analysis.overfitting_verdict(s.train_acc, s.test_acc, job.run.n_train or None)
+    box = {"fine": st.success, "memorised": st.error, "overfit": st.error, "peaked": st.warning,
+           "mild": st.warning, "underfit": st.info, "none": st.info}[verdict.level]
+    box(f"**{verdict.headline}**" + (f"  \n{verdict.detail}" if verdict.detail else ""))
+
+
+def overfit_panel(job) -> None:
+    s = accuracy_series(job)
+    verdict_box(job)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(figures.accuracy_figure([s]), key="sgd_overfit_acc", config={"displaylogo": False})
+    right.plotly_chart(figures.gap_figure(s.epoch, s.train_acc, s.test_acc), key="sgd_overfit_gap",
+                       config={"displaylogo": False})
+    st.caption(f"{job.name}: {job.status_text()} · trained on {job.run.n_train:,} images, "
+               f"tested on {job.run.n_test:,}.")
+
+
+def book_and_overfit_jobs(jobs):
+    """The newest run with the book's settings and the newest with the overfit preset's, if any."""
+    book = next((j for j in reversed(jobs) if j.config == tv.PRESETS[tv.BOOK]), None)
+    overfit = next((j for j in reversed(jobs) if j.config == tv.PRESETS[tv.OVERFIT]), None)
+    return book, overfit
+
+
+def comparison_panel(jobs) -> None:
+    shown = [j for j in jobs if j is not None and j.run.epochs]
+    if not shown:
+        return
+    fig = figures.accuracy_figure(
+        [accuracy_series(j) for j in shown], x_axis="iteration", shade_gap=False,
+        title="The book's run and the overfitting experiment",
+    )
+    st.plotly_chart(fig, key="sgd_overfit_compare", config={"displaylogo": False})
+    st.caption("Solid: accuracy on the training images; dashed: on the 10,000 test images. With 300 images the "
+               "training accuracy reaches 100% while the test accuracy stalls far below the book's run.")

@@ -1,0 +1,297 @@
+"""Background training: each run trains in its own thread, off Streamlit's script thread.
+
+The worker calls ``nn.train.train`` — the same loop the command line runs — with a ``Run`` record that it
+fills in place, so pages draw it live by polling (``st.fragment(run_every=...)``) and page navigation neither
+blocks nor kills it. Workers never call ``st.*``.
+
+A process-wide ``TrainingPool`` (one per server, in ``st.cache_resource``) lets at most K trainings run at once;
+the others wait in line (first come, first served) and say which place they have. The pool only holds the jobs
+that wait or run, to order them; a visitor's jobs are reachable only from that visitor's session state.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+import streamlit as st
+
+from nn.train import Run, TrainConfig, train
+
+#: Default for ``SGDLAB_MAX_TRAININGS``. Streamlit Community Cloud gives an app about 0.08-2 CPU cores shared
+#: by all its visitors. One training keeps one core busy (the matrices are too small for BLAS to use more), so
+#: two at once fill two cores; more would only slice the same cores thinner — every run slower, none sooner —
+#: and starve the script threads that draw the pages. Two rather than one so that a single slow run (a
+#: numerical-gradient one) cannot make everybody else wait for it.
+DEFAULT_MAX_TRAININGS = 2
+
+#: How often a page redraws a live run, in seconds (a few times a second; see ``measure_overhead``).
+POLL_SECONDS = 0.4
+
+
+
+def limit_blas_threads(threads: int = 1) -> int | None:
+    """Make NumPy's OpenBLAS use ``threads`` threads (process-wide); returns the previous count, or None when
+    this NumPy has no OpenBLAS we can reach.
+
+    Why: on the command line OpenBLAS spreads each matrix product over every core, which helps a little on an
+    idle machine. In the server the cores are shared with the script threads that draw pages, other visitors'
+    trainings and (on a laptop) the browser, and OpenBLAS threads waiting for each other on busy cores made a
+    training 10-20× slower (measured on 2 cores: 150-250 it/s instead of 3,400). One thread per training is
+    what ``SGDLAB_MAX_TRAININGS`` assumes anyway. Done with ctypes (what threadpoolctl does) to add no
+    dependency; setting ``OPENBLAS_NUM_THREADS`` is too late once NumPy is imported.
+    """
+    import ctypes
+    import glob
+
+    import numpy as np
+
+    libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs_dir, "*openblas*.so*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for getter, setter in (
+            ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+            ("openblas_get_num_threads", "openblas_set_num_threads"),
+        ):
+            if hasattr(lib, getter) and hasattr(lib, setter):
+                previous = int(getattr(lib, getter)())
+                getattr(lib, setter)(ctypes.c_int(threads))
+                return previous
+    return None
+
+
+def max_trainings_from_env(environ=None) -> int:
+    env = os.environ if environ is None else environ
+    try:
+        value = int(env.get("SGDLAB_MAX_TRAININGS", DEFAULT_MAX_TRAININGS))
+    except ValueError:
+        return DEFAULT_MAX_TRAININGS
+    return max(1, value)
+
+
+class TrainingJob:
+    """One run in the making: its record (filled in place by the worker), its thread and its Stop switch."""
+
+    def __init__(self, job_id: int, config: TrainConfig, data, data_source: str, pool: "TrainingPool") -> None:
+        self.id = job_id
+        self.run = Run(config)
+        self.run.data_source = data_source
+        self.created_at = time.time()
+        self.submitted_perf = time.perf_counter()
+        self.ended_perf: float | None = None  # perf_counter() when the worker ended
+        self._data = data
+        self._pool = pool
+        self._stop = threading.Event()
+        self.error = ""
+        self.thread = threading.Thread(target=self._work, name=f"sgdlab-train-{job_id}", daemon=True)
+
+    # -- what pages read ------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return f"#{self.id} {self.run.name}"
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.run.config
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set() and not self.run.done
+
+    def place_in_line(self) -> int | None:
+        """1 for the next to start, 2 after it...; None when not waiting."""
+        return self._pool.place_in_line(self)
+
+    def status_text(self) -> str:
+        """One line: "waiting — place 2 in line", "training 3,400 of 10,000", "finished: test 94.6%"..."""
+        run = self.run
+        total = run.config.iters
+        if run.status == "pending":
+            if self._stop.is_set():
+                return "stopping…"
+            place = self.place_in_line()
+            return f"waiting — place {place} in line" if place else "starting…"
+        if run.status == "running":
+            prefix = "stopping at" if self._stop.is_set() else "training"
+            return f"{prefix} {run.iterations_done:,} of {total:,}"
+        last = run.last
+        test = f"test {last.test_acc:.1%}" if last else "no accuracy measured"
+        if run.status == "finished":
+            return f"finished: {test}"
+        if run.status == "stopped":
+            return f"stopped at {run.iterations_done:,} of {total:,}: {test}"
+        return f"{run.status}: {run.reason}" if run.reason else run.status
+
+    # -- control --------------------------------------------------------------------------------------------
+    def start(self) -> "TrainingJob":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the run to stop; it ends between two iterations, keeping everything recorded."""
+        self._stop.set()
+        self._pool.wake()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to end; True if it has."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def _work(self) -> None:
+        if self._pool.blas_threads is not None:
+            limit_blas_threads(self._pool.blas_threads)
+        run = self.run
+        if not self._pool.acquire(self, self._stop):
+            run.status, run.reason = "stopped", "stopped while waiting for its turn"
+            self._data = None
+            self.ended_perf = time.perf_counter()
+            return
+        try:
+            train(self.run.config, self._data, should_stop=self._stop.is_set, run=run, data_source=run.data_source)
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the worker must not die silently
+            self.error = f"{type(exc).__name__}: {exc}"
+            if not run.done:
+                run.status, run.reason = "failed", f"training failed: {exc}"
+        finally:
+            self._data = None  # the shared MNIST arrays are not held longer than needed
+            self.ended_perf = time.perf_counter()
+            self._pool.release(self)
+
+
+class TrainingPool:
+    """At most ``max_running`` trainings at once; the others wait in line, first come first served."""
+
+    def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1) -> None:
+        self.max_running = max(1, int(max_running))
+        self.blas_threads = blas_threads  # None: leave OpenBLAS as it is (see limit_blas_threads)
+        self._cond = threading.Condition()
+        self._waiting: deque[TrainingJob] = deque()
+        self._running: set[int] = set()  # id() of running jobs
+
+    def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "") -> TrainingJob:
+        """Create a job for ``config`` on ``data`` ((x_train, t_train), (x_test, t_test)) and start its thread."""
+        problems = config.errors()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return TrainingJob(job_id, config, data, data_source, self).start()
+
+    @property
+    def running_count(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+    @property
+    def waiting_count(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def place_in_line(self, job: TrainingJob) -> int | None:
+        with self._cond:
+            for place, waiting in enumerate(self._waiting, start=1):
+                if waiting is job:
+                    return place
+        return None
+
+    def acquire(self, job: TrainingJob, stop: threading.Event) -> bool:
+        """Wait for a free slot in turn; False if ``stop`` was set while waiting."""
+        with self._cond:
+            self._waiting.append(job)
+            try:
+                while True:
+                    if stop.is_set():
+                        return False
+                    if self._waiting[0] is job and len(self._running) < self.max_running:
+                        self._running.add(id(job))
+                        return True
+                    self._cond.wait(timeout=0.5)
+            finally:
+                self._waiting.remove(job)
+                self._cond.notify_all()
+
+    def release(self, job: TrainingJob) -> None:
+        with self._cond:
+            self._running.discard(id(job))
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+
+@st.cache_resource(show_spinner=False)
+def _pool(max_running: int) -> TrainingPool:
+    return TrainingPool(max_running)
+
+
+def pool() -> TrainingPool:
+    """The process-wide pool (one per server process and ``SGDLAB_MAX_TRAININGS`` value)."""
+    return _pool(max_trainings_from_env())
+
+
+# -- measuring what the display costs ----------------------------------------------------------------------
+
+
+def time_direct(config: TrainConfig, data) -> float:
+    """Seconds for ``nn.train.train`` called directly, as the command line does."""
+    start = time.perf_counter()
+    train(config, data)
+    return time.perf_counter() - start
+
+
+def time_in_app(
+    config: TrainConfig,
+    data,
+    render: Callable[[TrainingJob], object] | None = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> float:
+    """Seconds from Start to finished for ``config`` through the app's runner thread, while this thread polls
+    it every ``poll_seconds`` and calls ``render(job)`` as a page would (build the figures and serialise them)."""
+    before = limit_blas_threads(1)  # what the app's runner does; put back afterwards for time_direct
+    try:
+        job = TrainingPool(1).submit(0, config, data)
+        while not job.join(timeout=poll_seconds):  # wakes at once when the run ends
+            if render is not None:
+                render(job)
+    finally:
+        if before is not None:
+            limit_blas_threads(before)
+    return job.ended_perf - job.submitted_perf
+
+
+def measure_overhead(
+    config: TrainConfig,
+    data,
+    repeats: int = 3,
+    render: Callable[[TrainingJob], object] | None = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> dict:
+    """Time ``config`` directly and through the runner with live rendering, interleaved ``repeats`` times.
+
+    ``render`` defaults to what the training page draws while a run trains (``ui.training_view.page_renderer``).
+    Returns the lists of seconds, their medians and ``overhead`` = median app / median direct - 1.
+    """
+    if render is None:
+        from ui.training_view import page_renderer
+
+        render = page_renderer()
+    direct, app = [], []
+    for _ in range(repeats):
+        direct.append(time_direct(config, data))
+        app.append(time_in_app(config, data, render, poll_seconds))
+    median_direct, median_app = statistics.median(direct), statistics.median(app)
+    return {
+        "direct_s": direct,
+        "app_s": app,
+        "median_direct_s": median_direct,
+        "median_app_s": median_app,
+        "overhead": median_app / median_direct - 1,
+        "poll_seconds": poll_seconds,
+    }
