@@ -1,0 +1,256 @@
+"""A drawing canvas of our own: ``st.components.v2`` with inline HTML, CSS and JS (no build step, no library).
+
+White ink on black, like MNIST. Mouse, pen and touch through pointer events; ``touch-action: none`` keeps a
+phone from scrolling while a finger draws. Undo and Clear buttons.
+
+What Python receives: the *strokes*, as lists of (x, y) points in the canvas's own 280 × 280 units, sent once
+per stroke (on pen-up), not an image. Why points rather than a PNG of the canvas:
+
+- small (a digit is a few hundred points, a few KB of JSON) and exact: ``nn.preprocess.rasterize_strokes``
+  draws them at full resolution in NumPy, the same round-capped ``PEN_WIDTH`` line the browser shows — no
+  Pillow, no base64, no dependence on the screen's size or pixel ratio;
+- testable: tests and AppTest hand the page the same strokes a browser would send;
+- the drawing survives navigation: the page passes the strokes back and the canvas redraws them.
+
+The JS re-runs whenever ``data`` changes (every stroke, since the strokes travel back in it); it keeps one
+controller per canvas element, so listeners are attached once and an in-progress stroke is never wiped by a
+rerun. The browser's drawing stays the truth; ``data`` only restores a freshly mounted canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from nn.preprocess import CANVAS_SIZE, PEN_WIDTH
+
+#: Limits on what a (possibly tampered) browser may send; a hand-drawn digit uses a few hundred points.
+MAX_STROKES = 100
+MAX_POINTS = 20_000
+
+_HTML = """
+<div class="sgd-canvas">
+  <div class="sgd-pad">
+    <canvas aria-label="Drawing area: draw one digit" role="img"></canvas>
+    <div class="sgd-hint">Draw a digit here</div>
+  </div>
+  <div class="sgd-buttons">
+    <button type="button" class="sgd-undo" title="Remove the last stroke">↶ Undo</button>
+    <button type="button" class="sgd-clear" title="Start again on an empty canvas">✕ Clear</button>
+  </div>
+</div>
+"""
+
+_CSS = """
+.sgd-canvas { display: flex; flex-direction: column; gap: 0.5rem; width: 100%; max-width: var(--sgd-size, 280px); }
+.sgd-pad { position: relative; width: 100%; aspect-ratio: 1 / 1; }
+.sgd-pad canvas {
+  display: block; width: 100%; height: 100%; background: #000; border-radius: 0.5rem;
+  touch-action: none; cursor: crosshair; user-select: none; -webkit-user-select: none;
+  outline: 2px solid var(--st-border-color, #ccc); outline-offset: 0;
+}
+.sgd-hint {
+  position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+  color: #9a9a9a; font-family: var(--st-font, sans-serif); font-size: 1.05rem; pointer-events: none;
+}
+.sgd-hint.hidden { display: none; }
+.sgd-buttons { display: flex; gap: 0.5rem; }
+.sgd-buttons button {
+  flex: 1; padding: 0.35rem 0.75rem; border-radius: 0.5rem; cursor: pointer;
+  font-family: var(--st-font, sans-serif); font-size: 0.95rem;
+  color: var(--st-text-color, #31333f); background: var(--st-background-color, #fff);
+  border: 1px solid var(--st-border-color, #ccc);
+}
+.sgd-buttons button:hover:not(:disabled) {
+  border-color: var(--st-primary-color, #0072b2); color: var(--st-primary-color, #0072b2);
+}
+.sgd-buttons button:disabled { opacity: 0.45; cursor: default; }
+"""
+
+_JS = """
+function createController(root) {
+  const canvas = root.querySelector('canvas');
+  const hint = root.querySelector('.sgd-hint');
+  const undoButton = root.querySelector('.sgd-undo');
+  const clearButton = root.querySelector('.sgd-clear');
+  const ctx = canvas.getContext('2d');
+  const state = { size: 280, pen: 22, strokes: [], current: null, pointerId: null, send: null };
+
+  function resize() {
+    const rect = canvas.getBoundingClientRect();
+    if (!rect.width) return;
+    const dpr = window.devicePixelRatio || 1;
+    const px = Math.round(rect.width * dpr);
+    if (canvas.width !== px || canvas.height !== px) { canvas.width = px; canvas.height = px; }
+    redraw();
+  }
+  function setTransform() {
+    const k = canvas.width / state.size;
+    ctx.setTransform(k, 0, 0, k, 0, 0);
+    ctx.lineCap = 'round'; ctx.lineJoin = 'round';
+    ctx.lineWidth = state.pen; ctx.strokeStyle = '#fff'; ctx.fillStyle = '#fff';
+  }
+  function drawStroke(points) {
+    if (!points.length) return;
+    if (points.length === 1) {
+      ctx.beginPath(); ctx.arc(points[0][0], points[0][1], state.pen / 2, 0, 2 * Math.PI); ctx.fill();
+      return;
+    }
+    ctx.beginPath(); ctx.moveTo(points[0][0], points[0][1]);
+    for (let i = 1; i < points.length; i++) ctx.lineTo(points[i][0], points[i][1]);
+    ctx.stroke();
+  }
+  function redraw() {
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = '#000'; ctx.fillRect(0, 0, canvas.width, canvas.height);
+    setTransform();
+    for (const s of state.strokes) drawStroke(s);
+    if (state.current) drawStroke(state.current);
+    refresh();
+  }
+  function refresh() {
+    const empty = state.strokes.length === 0 && !state.current;
+    hint.classList.toggle('hidden', !empty);
+    undoButton.disabled = state.strokes.length === 0;
+    clearButton.disabled = state.strokes.length === 0;
+  }
+  function send() {
+    const r = (v) => Math.round(v * 10) / 10;
+    if (state.send) state.send('strokes', state.strokes.map((s) => s.map((p) => [r(p[0]), r(p[1])])));
+  }
+  function point(e) {
+    const rect = canvas.getBoundingClientRect();
+    return [(e.clientX - rect.left) * state.size / rect.width, (e.clientY - rect.top) * state.size / rect.height];
+  }
+  function down(e) {
+    if (state.pointerId !== null) return;            // one finger or pen at a time
+    if (e.pointerType === 'mouse' && e.button !== 0) return;
+    e.preventDefault();
+    state.pointerId = e.pointerId;
+    try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* synthetic events */ }
+    state.current = [point(e)];
+    setTransform(); drawStroke(state.current); refresh();
+  }
+  function move(e) {
+    if (e.pointerId !== state.pointerId || !state.current) return;
+    e.preventDefault();
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    const current = state.current;
+    for (const ev of (events.length ? events : [e])) {
+      const p = point(ev);
+      const last = current[current.length - 1];
+      if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 1) continue;   // thin out: at least 1 unit apart
+      setTransform();
+      ctx.beginPath(); ctx.moveTo(last[0], last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke();
+      current.push(p);
+    }
+  }
+  function up(e) {
+    if (e.pointerId !== state.pointerId) return;
+    state.pointerId = null;
+    if (!state.current) return;
+    state.strokes.push(state.current);
+    state.current = null;
+    refresh();
+    send();
+  }
+  function undo() { if (state.strokes.length) { state.strokes.pop(); redraw(); send(); } }
+  function clear() { if (state.strokes.length) { state.strokes = []; redraw(); send(); } }
+
+  canvas.addEventListener('pointerdown', down);
+  canvas.addEventListener('pointermove', move);
+  canvas.addEventListener('pointerup', up);
+  canvas.addEventListener('pointercancel', up);
+  canvas.addEventListener('lostpointercapture', up);
+  canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+  undoButton.addEventListener('click', undo);
+  clearButton.addEventListener('click', clear);
+  const observer = new ResizeObserver(resize);
+  observer.observe(canvas);
+
+  return {
+    configure(data, setStateValue) {
+      state.send = setStateValue;
+      const size = Number(data.size) || 280, pen = Number(data.pen) || 22;
+      const changed = size !== state.size || pen !== state.pen;
+      state.size = size; state.pen = pen;
+      root.style.setProperty('--sgd-size', (data.display || size) + 'px');
+      if (changed) redraw();
+    },
+    restore(strokes) {
+      if (Array.isArray(strokes)) state.strokes = strokes.filter(Array.isArray).map((s) => s.map((p) => [p[0], p[1]]));
+      resize(); refresh();
+    },
+    destroy() { observer.disconnect(); },
+  };
+}
+
+export default function (component) {
+  const { parentElement, data, setStateValue } = component;
+  const root = parentElement.querySelector('.sgd-canvas');
+  if (!root) return;
+  let controller = root.__sgdController;
+  const fresh = !controller;
+  if (fresh) { controller = createController(root); root.__sgdController = controller; }
+  controller.configure(data || {}, setStateValue);
+  if (fresh) controller.restore((data || {}).strokes);
+  return () => { controller.destroy(); root.__sgdController = undefined; };
+}
+"""
+
+_component = st.components.v2.component("sgd_lab.digit_canvas", html=_HTML, css=_CSS, js=_JS)
+
+
+def _ignore() -> None:
+    """The callback ``default=`` requires; the page reads the value on the rerun that follows."""
+
+
+def parse_strokes(value: Any, size: int = CANVAS_SIZE) -> list[np.ndarray]:
+    """The strokes in a canvas value (``{"strokes": [[[x, y], ...], ...]}`` or the bare list), validated.
+
+    The browser's data is untrusted: anything that is not a list of (x, y) number pairs is dropped, points far
+    outside the canvas are clamped, and at most ``MAX_STROKES`` strokes of ``MAX_POINTS`` points in all are kept.
+    """
+    if isinstance(value, dict):
+        value = value.get("strokes")
+    if not isinstance(value, (list, tuple)):
+        return []
+    strokes, total = [], 0
+    for stroke in value[:MAX_STROKES]:
+        if not isinstance(stroke, (list, tuple)):
+            continue
+        points = [
+            (float(p[0]), float(p[1]))
+            for p in stroke[: MAX_POINTS - total]
+            if isinstance(p, (list, tuple))
+            and len(p) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in p)
+        ]
+        if points:
+            strokes.append(np.clip(np.array(points, dtype=np.float64), -size, 2 * size))
+            total += len(points)
+        if total >= MAX_POINTS:
+            break
+    return strokes
+
+
+def strokes_to_json(strokes: list[np.ndarray]) -> list[list[list[float]]]:
+    return [np.round(s, 1).tolist() for s in strokes]
+
+
+def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, display: int | None = None):
+    """Show the canvas and return its strokes (a list of (n, 2) arrays of x, y in ``size`` units).
+
+    ``display`` is the on-screen side in CSS pixels (default ``size``; narrower screens shrink it to fit).
+    """
+    current = parse_strokes(st.session_state.get(key), size)
+    result = _component(
+        key=key,
+        data={"size": size, "pen": pen, "display": display or size, "strokes": strokes_to_json(current)},
+        default={"strokes": []},
+        on_strokes_change=_ignore,
+    )
+    return parse_strokes(result.get("strokes"), size)
