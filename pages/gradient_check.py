@@ -1,0 +1,5 @@
+"""Gradient check: backpropagation against the numerical gradient, with timings and a heat map."""
+
+from ui import inside
+
+inside.gradient_check_page()
