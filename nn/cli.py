@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 
+from nn.blas import limit_blas_threads
 from nn.train import DTYPES, GRADIENT_METHODS, Run, TrainConfig, train
 
 PROG = "python -m nn"
@@ -183,6 +184,7 @@ def cmd_train(args) -> int:
     print(f"data: {dataset.describe()}")
     print(f"config: {config.label()} · hidden {config.hidden} · {config.gradient} · {config.dtype}", flush=True)
 
+    limit_blas_threads(1)  # the app's runner trains the same way: see nn/blas.py
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C stops between iterations, keeps the run
     try:

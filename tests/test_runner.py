@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+from nn.blas import limit_blas_threads
 from nn.train import TrainConfig
 from ui import runner
 
@@ -135,10 +136,10 @@ def test_the_default_render_builds_the_live_view():
 
 
 def test_limit_blas_threads_sets_and_reports_the_count():
-    before = runner.limit_blas_threads(1)
+    before = limit_blas_threads(1)
     if before is None:
         pytest.skip("this NumPy has no OpenBLAS reachable through ctypes")
     try:
-        assert runner.limit_blas_threads(1) == 1
+        assert limit_blas_threads(1) == 1
     finally:
-        runner.limit_blas_threads(before)
+        limit_blas_threads(before)

@@ -20,6 +20,7 @@ from typing import Callable
 
 import streamlit as st
 
+from nn.blas import limit_blas_threads
 from nn.train import Run, TrainConfig, train
 
 #: Default for ``SGDLAB_MAX_TRAININGS``. Streamlit Community Cloud gives an app about 0.08-2 CPU cores shared
@@ -32,40 +33,6 @@ DEFAULT_MAX_TRAININGS = 2
 #: How often a page redraws a live run, in seconds (a few times a second; see ``measure_overhead``).
 POLL_SECONDS = 0.4
 
-
-
-def limit_blas_threads(threads: int = 1) -> int | None:
-    """Make NumPy's OpenBLAS use ``threads`` threads (process-wide); returns the previous count, or None when
-    this NumPy has no OpenBLAS we can reach.
-
-    Why: on the command line OpenBLAS spreads each matrix product over every core, which helps a little on an
-    idle machine. In the server the cores are shared with the script threads that draw pages, other visitors'
-    trainings and (on a laptop) the browser, and OpenBLAS threads waiting for each other on busy cores made a
-    training 10-20× slower (measured on 2 cores: 150-250 it/s instead of 3,400). One thread per training is
-    what ``SGDLAB_MAX_TRAININGS`` assumes anyway. Done with ctypes (what threadpoolctl does) to add no
-    dependency; setting ``OPENBLAS_NUM_THREADS`` is too late once NumPy is imported.
-    """
-    import ctypes
-    import glob
-
-    import numpy as np
-
-    libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libs_dir, "*openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for getter, setter in (
-            ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-            ("openblas_get_num_threads", "openblas_set_num_threads"),
-        ):
-            if hasattr(lib, getter) and hasattr(lib, setter):
-                previous = int(getattr(lib, getter)())
-                getattr(lib, setter)(ctypes.c_int(threads))
-                return previous
-    return None
 
 
 def max_trainings_from_env(environ=None) -> int:
@@ -240,7 +207,8 @@ def pool() -> TrainingPool:
 
 
 def time_direct(config: TrainConfig, data) -> float:
-    """Seconds for ``nn.train.train`` called directly, as the command line does."""
+    """Seconds for ``nn.train.train`` called directly, as the command line does (one BLAS thread)."""
+    limit_blas_threads(1)
     start = time.perf_counter()
     train(config, data)
     return time.perf_counter() - start
@@ -254,15 +222,10 @@ def time_in_app(
 ) -> float:
     """Seconds from Start to finished for ``config`` through the app's runner thread, while this thread polls
     it every ``poll_seconds`` and calls ``render(job)`` as a page would (build the figures and serialise them)."""
-    before = limit_blas_threads(1)  # what the app's runner does; put back afterwards for time_direct
-    try:
-        job = TrainingPool(1).submit(0, config, data)
-        while not job.join(timeout=poll_seconds):  # wakes at once when the run ends
-            if render is not None:
-                render(job)
-    finally:
-        if before is not None:
-            limit_blas_threads(before)
+    job = TrainingPool(1).submit(0, config, data)
+    while not job.join(timeout=poll_seconds):  # wakes at once when the run ends
+        if render is not None:
+            render(job)
     return job.ended_perf - job.submitted_perf
 
 
