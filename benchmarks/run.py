@@ -87,7 +87,7 @@ class Bench:
         self.rows.append(Row(section, what, median, unit, [round(r, 6) for r in runs], note))
 
     def target(self, name, value, goal, met):
-        self.targets.append(Target(name, round(float(value), 4), goal, bool(met)))
+        self.targets.append(Target(name, float(value), goal, bool(met)))
 
     # --- the book's run -------------------------------------------------------------------------------------
     def book(self) -> None:
@@ -102,7 +102,8 @@ class Bench:
 
         x_train = d.x_train.astype(np.float32) / 255  # the book's load_mnist(normalize=True, one_hot_label=True)
         x_test = d.x_test.astype(np.float32) / 255
-        t_train, t_test = one_hot(d.t_train), one_hot(d.t_test)
+        t_train = one_hot(d.t_train).astype(np.float64)  # the book's one-hot labels are float64
+        t_test = one_hot(d.t_test).astype(np.float64)
         from benchmarks.book_style import train_book_style
 
         def book_run():
@@ -221,7 +222,7 @@ class Bench:
         print()
         print(f"{'target':<52} {'value':>12} {'goal':>10}  met")
         for t in self.targets:
-            print(f"{t.name:<52} {t.value:>12g} {t.goal:>10}  {'yes' if t.met else 'NO'}")
+            print(f"{t.name:<52} {t.value:>12.4g} {t.goal:>10}  {'yes' if t.met else 'NO'}")
         RESULTS_DIR.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         meta = {"time": stamp, "python": platform.python_version(), "numpy": np.__version__,

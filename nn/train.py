@@ -345,12 +345,25 @@ class _Snapshots:
         run.snapshots = snapshots  # one assignment: a reader in another thread sees the old list or the new one
 
 
-def _numerical_grads(method: str):
+class _StopRequested(Exception):
+    """Raised inside the book's slow numerical gradient when Stop is pressed (the weights are restored)."""
+
+
+def _numerical_grads(method: str, should_stop: Callable[[], bool] | None):
     if method == "numerical-plain":
 
         def plain(params, x, t):
             net = TwoLayerNet.from_params(params)
             net.params = params  # perturb the live weights, exactly as the book does
+            if should_stop is not None:  # one iteration takes ~17 s: let Stop interrupt it between two losses
+                book_loss = net.loss
+
+                def loss(x_, t_):
+                    if should_stop():
+                        raise _StopRequested
+                    return book_loss(x_, t_)
+
+                net.loss = loss
             return net.numerical_gradient(x, t)
 
         return plain
@@ -413,7 +426,7 @@ def train(
     buf = _Buffers(config.batch_size, n_in, config.hidden, n_out, dtype)
     evaluator = _Evaluator(n_in, config.hidden, n_out, dtype)
     snapshots = _Snapshots()
-    numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient)
+    numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient, should_stop)
     params, grads, lr = net.params, buf.grads, dtype.type(config.lr)
     divergence_limit = math.inf  # set from the first loss
     start = time.perf_counter()
@@ -449,7 +462,12 @@ def train(
                     loss = _backprop_step(params, xb, tb, buf)
                 else:
                     loss = net.loss(xb, tb)
-                    grads = numerical(params, xb, tb)
+                    try:
+                        grads = numerical(params, xb, tb)
+                    except _StopRequested:  # numerical_gradient has put every weight back exactly
+                        run.status = "stopped"
+                        run.reason = f"stopped during iteration {i + 1:,} of {config.iters:,} (numerical gradient)"
+                        break
                 if not math.isfinite(loss):
                     run.status = "diverged"
                     run.reason = f"loss diverged at iteration {i + 1:,} ({loss}): learning rate too high?"

@@ -128,6 +128,20 @@ def test_stop_keeps_what_was_recorded():
     assert run.last.final and run.last.iteration == 25  # accuracy measured for the weights it stopped with
 
 
+def test_stop_interrupts_the_books_slow_numerical_gradient():
+    import time
+
+    data = synthetic_data(n_train=200, n_test=50)
+    start = time.monotonic()
+    run = train(TrainConfig(gradient="numerical-plain", iters=3), data,
+                should_stop=lambda: time.monotonic() - start > 0.3)  # one iteration would take ~17 s
+    assert run.status == "stopped" and run.iterations_done == 0
+    assert run.reason == "stopped during iteration 1 of 3 (numerical gradient)"
+    fresh = TwoLayerNet(784, 50, 10, rng=np.random.default_rng(0), dtype=np.float32)
+    assert np.array_equal(run.params["W1"], fresh.params["W1"])  # every nudged weight put back exactly
+    assert time.monotonic() - start < 5
+
+
 def test_divergence_stops_with_a_reason_and_keeps_history():
     (x, t), test = synthetic_data()
     x = x.astype(np.float32) / 255

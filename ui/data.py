@@ -9,8 +9,8 @@ Environment:
 - ``MNIST_DIR``: a directory of the four IDX files (then nothing is downloaded).
 - ``SGDLAB_CACHE_DIR``: where the download is cached (``nn.mnist.default_cache_dir``).
 - ``SGDLAB_OFFLINE=1``: never download (tests, classrooms without internet).
-- ``SGDLAB_MIRRORS``: comma-separated mirror URLs replacing ``nn.mnist.MIRRORS`` (tests point it at a closed
-  local port).
+- ``SGDLAB_MIRRORS``: comma-separated mirror URLs replacing ``nn.mnist.MIRRORS`` (``nn.mnist.default_mirrors``;
+  tests point it at a closed local port).
 """
 
 from __future__ import annotations
@@ -35,12 +35,11 @@ class Settings:
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
         env = os.environ if environ is None else environ
-        mirrors = tuple(m.strip() for m in env.get("SGDLAB_MIRRORS", "").split(",") if m.strip())
         return cls(
             data_dir=env.get("MNIST_DIR") or None,
             cache_dir=env.get("SGDLAB_CACHE_DIR") or None,
             offline=env.get("SGDLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"),
-            mirrors=mirrors or mnist.MIRRORS,
+            mirrors=mnist.default_mirrors(env),
         )
 
 

@@ -64,9 +64,13 @@ def app_url():
 
 @pytest.fixture(scope="module")  # one Playwright per module: a test module that starts its own still can
 def browser():
+    required = os.environ.get("SGDLAB_REQUIRE_BROWSER") == "1"  # CI: a missing browser is a failure
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
+        (pytest.fail if required else pytest.skip)(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api as playwright
+    except ImportError:
+        (pytest.fail if required else pytest.skip)("playwright is not installed (pip install -r requirements-dev.txt)")
     # launch() starts Chromium with a fresh, temporary user-data dir of its own (Playwright refuses an explicit
     # --user-data-dir there) and deletes it on close: no profile, cache or cookies carry over between runs.
     with playwright.sync_playwright() as p:

@@ -72,9 +72,8 @@ def zero_points():
     return [(140 + 62 * math.sin(t), 140 - 92 * math.cos(t)) for t in [i * 2 * math.pi / 40 for i in range(43)]]
 
 
-def test_draw_one_and_zero(app_server, browser_page, tmp_path):
-    page = browser_page
-    box = _open_draw_page(page, app_server)
+def test_draw_one_and_zero(app_url, page, tmp_path):
+    box = _open_draw_page(page, app_url)
     page.screenshot(path=str(tmp_path / "draw_empty.png"), full_page=True)
 
     _stroke(page, box, one_points())
@@ -93,68 +92,3 @@ def test_draw_one_and_zero(app_server, browser_page, tmp_path):
     assert VERDICT.search(text).group(1) == "0", text
     print(f"\nverdict latency after pen-up: '1' {latency_one * 1000:.0f} ms, '0' {latency_zero * 1000:.0f} ms")
     assert max(latency_one, latency_zero) < 3.0
-
-
-# -- local fixtures, until tests/browser/conftest.py provides shared ones ---------------------------------------
-
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import urllib.request  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, SGDLAB_OFFLINE="1", SGDLAB_CACHE_DIR=str(tmp_path_factory.mktemp("cache")))
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
-         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log.name}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture()
-def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            yield page
-        finally:
-            browser.close()
