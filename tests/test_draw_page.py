@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn.model_file import load_pretrained
 from nn.train import TrainConfig, train
-from ui import draw, state
+from ui import draw, models, state
 from ui.canvas import MAX_POINTS, parse_strokes
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "draw.py")
@@ -155,14 +155,14 @@ def test_latest_finished_run_is_the_default_and_the_pretrained_one_can_be_chosen
     assert not at.exception
     picker = at.selectbox(key=state.KEY_DRAW_MODEL)
     assert picker.value == 1
-    assert list(picker.options) == ["Pretrained model (shipped with SGD Lab)", f"Run #1 {finished_run.name}"]
+    assert list(picker.options) == [f"Run #1 {finished_run.name}", "Pretrained model (shipped with SGD Lab)"]  # as on every page
     assert f"Reading with **Run #1 {finished_run.name}**" in _texts(at)
     assert "It reads" in _texts(at)
     hidden = next(e for e in at.get("plotly_chart") if e.key == "sgd_draw_hidden")
     spec = json.loads(hidden.proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "hidden unit (1–7)"  # the run's 7, not the pretrained 50
 
-    picker.set_value(draw.PRETRAINED).run()
+    picker.set_value(models.PRETRAINED).run()
     assert "Reading with **Pretrained model" in _texts(at)
     assert "It reads **1**" in _texts(at)
 

@@ -13,16 +13,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.model_file import ModelFile, ModelFileError, load_pretrained
 from nn.preprocess import MNIST_SIDE, preprocess_drawing, rasterize_strokes
 from nn.two_layer_net import TwoLayerNet
-from ui import canvas, state
+from ui import canvas, models, state
 
-PRETRAINED = "pretrained"
 #: Below this confidence the page also names the runner-up: the network is torn.
 UNSURE = 0.6
 _FONT = {"size": 14}
-_USABLE = ("running", "finished", "stopped")
 
 
 # -- pure helpers ------------------------------------------------------------------------------------------------
@@ -140,86 +137,14 @@ def hidden_figure(hidden: np.ndarray, height: int = 150) -> go.Figure:
 # -- models ------------------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def _pretrained() -> tuple[ModelFile | None, str]:
-    """The bundled model, loaded once per process (its arrays are read-only), or the reason it is unusable."""
-    try:
-        return load_pretrained(), ""
-    except ModelFileError as exc:
-        return None, str(exc)
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    key: str | int  # PRETRAINED or a job id
-    label: str  # short, for the selectbox
-    detail: str  # one line: what this model is
-
-
-def model_choices() -> list[ModelChoice]:
-    """The pretrained model (when it loads), then the session's runs that have weights, newest first."""
-    choices = []
-    model, _ = _pretrained()
-    if model is not None:
-        acc = f", test accuracy {model.test_acc:.1%}" if model.test_acc is not None else ""
-        choices.append(
-            ModelChoice(
-                PRETRAINED,
-                "Pretrained model (shipped with SGD Lab)",
-                f"the book's {'-'.join(map(str, model.sizes))} net trained by scripts/train_pretrained.py: "
-                f"{model.config.label()} on full MNIST{acc}",
-            )
-        )
-    for job in reversed(state.runs()):
-        run = job.run
-        if run.status in _USABLE and run.iterations_done > 0 and run.params:
-            if run.status == "running":
-                detail = f"still training ({run.iterations_done:,} of {run.config.iters:,}): its weights so far"
-            else:
-                detail = job.status_text()
-            choices.append(ModelChoice(job.id, f"Run {job.name}", detail))
-    return choices
-
-
-def default_choice(choices: list[ModelChoice]):
-    """The latest finished run, else the pretrained model, else whatever there is."""
-    finished = state.latest_finished_run()
-    for job in state.runs():
-        if finished is not None and job.run is finished:
-            return job.id
-    return choices[0].key if choices else None
-
-
-def network_for(key) -> TwoLayerNet | None:
-    """A network with (a copy of) the chosen model's current weights."""
-    if key == PRETRAINED:
-        model, _ = _pretrained()
-        return model.network() if model is not None else None
-    job = state.get_run(key)
-    if job is None or not job.run.params:
-        return None
-    return job.run.network()
-
-
 # -- the page ----------------------------------------------------------------------------------------------------
 
 
-def model_picker() -> ModelChoice | None:
-    choices = model_choices()
-    if not choices:
-        _, problem = _pretrained()
-        st.error(f"No model to read digits with: {problem} Train one on the Train page.")
-        return None
-    by_key = {c.key: c for c in choices}
-    if st.session_state.get(state.KEY_DRAW_MODEL) not in by_key:
-        st.session_state[state.KEY_DRAW_MODEL] = default_choice(choices)
-    key = st.selectbox(
-        "Model", list(by_key), format_func=lambda k: by_key[k].label, key=state.KEY_DRAW_MODEL,
+def model_picker() -> models.ModelChoice | None:
+    return models.model_picker(
+        state.KEY_DRAW_MODEL, label="Model", caption="Reading with ", empty="No model to read digits with",
         help="The runs you trained in this session, or the pretrained model shipped with SGD Lab.",
     )
-    choice = by_key[key]
-    st.caption(f"Reading with **{choice.label}**: {choice.detail}.")
-    return choice
 
 
 @st.fragment
@@ -230,7 +155,7 @@ def drawing_section(model_key) -> None:
         strokes = canvas.digit_canvas(state.KEY_DRAW_CANVAS)
         st.caption("Draw one digit, big, in the middle. It is read each time you lift the pen.")
     inputs = drawing_input(strokes)
-    net = network_for(model_key)
+    net = models.network_for(model_key)
     if inputs is None or net is None:
         with right:
             if net is None:
@@ -267,7 +192,7 @@ def test_digit_section(model_key) -> None:
                "seen in training: does the network read it right?")
     st.button("Show me a test digit", key=state.KEY_DRAW_TEST_BUTTON, on_click=_show_test_digit, args=(data.n_test,))
     index = state.draw_test_index()
-    net = network_for(model_key)
+    net = models.network_for(model_key)
     if index is None or net is None or not 0 <= index < data.n_test:
         return
     image = data.x_test[index].astype(np.float32) / 255

@@ -14,99 +14,27 @@ import pandas as pd
 import streamlit as st
 
 from nn import inspect as ni
-from nn.model_file import ModelFile, ModelFileError, load_pretrained
 from nn.two_layer_net import TwoLayerNet
-from ui import data as ui_data, inside_figures as fig, state
+from ui import data as ui_data, inside_figures as fig, models, state
+from ui.models import FRESH, PRETRAINED  # noqa: F401 - the keys tests and pages compare with
 
-PRETRAINED, FRESH = "pretrained", "fresh"
 BATCH_SIZES = (1, 10, 100)
 DEFAULT_BATCH = 10
 GALLERY_MAX = 40
 ANY = "any"
-_USABLE = ("running", "finished", "stopped")
 _CHART = {"displayModeBar": False}
 
 
 # -- which network -----------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def _pretrained() -> tuple[ModelFile | None, str]:
-    """The bundled model, loaded once per process (read-only arrays), or why it cannot be used."""
-    try:
-        return load_pretrained(), ""
-    except ModelFileError as exc:
-        return None, str(exc)
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    key: str | int  # PRETRAINED, FRESH or a job id
-    label: str
-    detail: str
-
-
-def model_choices(include_fresh: bool = False) -> list[ModelChoice]:
-    """The session's runs with weights (newest first), the pretrained model, and (optionally) a fresh net."""
-    choices = []
-    for job in reversed(state.runs()):
-        run = job.run
-        if run.status in _USABLE and run.iterations_done > 0 and run.params:
-            detail = (f"still training ({run.iterations_done:,} of {run.config.iters:,} iterations): its weights "
-                      "so far" if run.status == "running" else job.status_text())
-            choices.append(ModelChoice(job.id, f"Run {job.name}", detail))
-    model, _ = _pretrained()
-    if model is not None:
-        acc = f", test accuracy {model.test_acc:.1%}" if model.test_acc is not None else ""
-        choices.append(ModelChoice(PRETRAINED, "Pretrained model (shipped with SGD Lab)",
-                                   f"{model.config.label()} on full MNIST{acc}"))
-    if include_fresh:
-        choices.append(ModelChoice(FRESH, "Fresh untrained network (seeded)",
-                                   "784-50-10, weights drawn from N(0, 0.01²), biases 0: no training yet"))
-    return choices
-
-
-def network_for(key, fresh_seed: int = 0) -> TwoLayerNet | None:
-    """A network holding (a copy of) the chosen model's current weights."""
-    if key == PRETRAINED:
-        model, _ = _pretrained()
-        return model.network() if model is not None else None
-    if key == FRESH:
-        return TwoLayerNet(784, 50, 10, weight_init_std=0.01, rng=int(fresh_seed), dtype=np.float64)
-    job = state.get_run(key)
-    if job is None or not job.run.params:
-        return None
-    return job.run.network()
-
-
-def identity(key, fresh_seed: int = 0) -> tuple:
-    """What a derived result depends on: the model and, for a run, how far it has trained."""
-    if key == FRESH:
-        return (FRESH, int(fresh_seed))
-    if key == PRETRAINED:
-        return (PRETRAINED,)
-    job = state.get_run(key)
-    return ("run", key, job.run.iterations_done if job is not None else -1)
-
-
-def model_picker(widget_key: str, include_fresh: bool = False, label: str = "Network") -> ModelChoice | None:
+def model_picker(widget_key: str, include_fresh: bool = False, label: str = "Network") -> models.ModelChoice | None:
     """A selectbox of the networks there are (default: the latest finished run, else the pretrained model)."""
-    choices = model_choices(include_fresh)
-    if not choices:
-        _, problem = _pretrained()
-        st.error(f"No network to look inside: {problem} Train one on the Train page.")
-        return None
-    by_key = {c.key: c for c in choices}
-    if st.session_state.get(widget_key) not in by_key:
-        finished = state.latest_finished_run()
-        job_id = next((j.id for j in state.runs() if finished is not None and j.run is finished), None)
-        st.session_state[widget_key] = job_id if job_id in by_key else choices[0].key
-    key = st.selectbox(label, list(by_key), format_func=lambda k: by_key[k].label, key=widget_key,
-                       help="A run you trained in this session, the pretrained model shipped with SGD Lab"
-                            + (", or a fresh untrained network." if include_fresh else "."))
-    choice = by_key[key]
-    st.caption(f"**{choice.label}**: {choice.detail}.")
-    return choice
+    return models.model_picker(
+        widget_key, label=label, caption="", empty="No network to look inside", include_fresh=include_fresh,
+        help="A run you trained in this session, the pretrained model shipped with SGD Lab"
+        + (", or a fresh untrained network." if include_fresh else "."),
+    )
 
 
 def _fmt_time(seconds: float) -> str:
@@ -186,12 +114,12 @@ def gradient_check_page() -> None:
     fresh_seed = 0
     if choice.key == FRESH:
         fresh_seed = st.number_input("Seed of the fresh network", 0, 10_000, key=state.KEY_GRAD_FRESH_SEED)
-    net = network_for(choice.key, fresh_seed)
+    net = models.network_for(choice.key, fresh_seed)
     if net is None:
         st.warning("This run has no weights any more: pick another network above.")
         return
     data = ui_data.current_data()
-    ident = (identity(choice.key, fresh_seed), int(batch), int(batch_seed), data.source, data.n_train)
+    ident = (models.identity(choice.key, fresh_seed), int(batch), int(batch_seed), data.source, data.n_train)
 
     def compute():
         x, t = check_batch(batch, batch_seed)
@@ -256,7 +184,7 @@ def hidden_units_page() -> None:
                          help="One scale compares strengths across units; each unit its own shows every "
                               "pattern, faint or strong.")
     per_unit = scale == "per unit"
-    net = network_for(choice.key)
+    net = models.network_for(choice.key)
     if net is None:
         st.warning("This run has no weights any more: pick another network above.")
         return
@@ -337,13 +265,13 @@ def errors_page() -> None:
     choice = model_picker(state.KEY_ERRORS_MODEL)
     if choice is None:
         return
-    net = network_for(choice.key)
+    net = models.network_for(choice.key)
     if net is None:
         st.warning("This run has no weights any more: pick another network above.")
         return
     data = ui_data.current_data()
     with st.spinner(f"Classifying {data.n_test:,} test images…"):
-        evaluation = state.cached(state.KEY_ERRORS_RESULT, (identity(choice.key), data.source, data.n_test),
+        evaluation = state.cached(state.KEY_ERRORS_RESULT, (models.identity(choice.key), data.source, data.n_test),
                                   lambda: ni.evaluate(net, data.x_test, data.t_test))
     counts = ni.confusion_matrix(evaluation.labels, evaluation.predictions)
     m1, m2, m3 = st.columns(3)

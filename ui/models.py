@@ -1,0 +1,114 @@
+"""Which network a page reads with: a run of this session, the bundled pretrained model, or a fresh one.
+
+Shared by the draw page and the look-inside pages: the choices, the default (the latest finished run, else the
+pretrained model), a network holding a copy of the chosen weights, and the selectbox that picks one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from nn.model_file import ModelFile, ModelFileError, load_pretrained
+from nn.two_layer_net import TwoLayerNet
+from ui import state
+
+PRETRAINED, FRESH = "pretrained", "fresh"
+_USABLE = ("running", "finished", "stopped")
+
+
+@st.cache_resource(show_spinner=False)
+def pretrained() -> tuple[ModelFile | None, str]:
+    """The bundled model, loaded once per process (its arrays are read-only), or the reason it is unusable."""
+    try:
+        return load_pretrained(), ""
+    except ModelFileError as exc:
+        return None, str(exc)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    key: str | int  # PRETRAINED, FRESH or a job id
+    label: str  # short, for the selectbox
+    detail: str  # one line: what this model is
+
+
+def model_choices(include_fresh: bool = False) -> list[ModelChoice]:
+    """The session's runs that have weights (newest first), the pretrained model, and optionally a fresh net."""
+    choices = []
+    for job in reversed(state.runs()):
+        run = job.run
+        if run.status in _USABLE and run.iterations_done > 0 and run.params:
+            if run.status == "running":
+                detail = f"still training ({run.iterations_done:,} of {run.config.iters:,}): its weights so far"
+            else:
+                detail = job.status_text()
+            choices.append(ModelChoice(job.id, f"Run {job.name}", detail))
+    model, _ = pretrained()
+    if model is not None:
+        acc = f", test accuracy {model.test_acc:.1%}" if model.test_acc is not None else ""
+        choices.append(
+            ModelChoice(
+                PRETRAINED,
+                "Pretrained model (shipped with SGD Lab)",
+                f"the book's {'-'.join(map(str, model.sizes))} net trained by scripts/train_pretrained.py: "
+                f"{model.config.label()} on full MNIST{acc}",
+            )
+        )
+    if include_fresh:
+        choices.append(ModelChoice(FRESH, "Fresh untrained network (seeded)",
+                                   "784-50-10, weights drawn from N(0, 0.01²), biases 0: no training yet"))
+    return choices
+
+
+def default_key(choices: list[ModelChoice]):
+    """The latest finished run, else the pretrained model, else whatever there is."""
+    keys = [c.key for c in choices]
+    finished = state.latest_finished_run()
+    job_id = next((j.id for j in state.runs() if finished is not None and j.run is finished), None)
+    for key in (job_id, PRETRAINED):
+        if key in keys:
+            return key
+    return keys[0] if keys else None
+
+
+def network_for(key, fresh_seed: int = 0) -> TwoLayerNet | None:
+    """A network holding (a copy of) the chosen model's current weights."""
+    if key == PRETRAINED:
+        model, _ = pretrained()
+        return model.network() if model is not None else None
+    if key == FRESH:
+        return TwoLayerNet(784, 50, 10, weight_init_std=0.01, rng=int(fresh_seed), dtype=np.float64)
+    job = state.get_run(key)
+    if job is None or not job.run.params:
+        return None
+    return job.run.network()
+
+
+def identity(key, fresh_seed: int = 0) -> tuple:
+    """What a derived result depends on: the model and, for a run, how far it has trained."""
+    if key == FRESH:
+        return (FRESH, int(fresh_seed))
+    if key == PRETRAINED:
+        return (PRETRAINED,)
+    job = state.get_run(key)
+    return ("run", key, job.run.iterations_done if job is not None else -1)
+
+
+def model_picker(widget_key: str, *, label: str, help: str, caption: str, empty: str,
+                 include_fresh: bool = False) -> ModelChoice | None:
+    """A selectbox of the networks there are, preset to ``default_key``; None (and ``empty`` shown) if none."""
+    choices = model_choices(include_fresh)
+    if not choices:
+        _, problem = pretrained()
+        st.error(f"{empty}: {problem} Train one on the Train page.")
+        return None
+    by_key = {c.key: c for c in choices}
+    if st.session_state.get(widget_key) not in by_key:
+        st.session_state[widget_key] = default_key(choices)
+    key = st.selectbox(label, list(by_key), format_func=lambda k: by_key[k].label, key=widget_key, help=help)
+    choice = by_key[key]
+    st.caption(f"{caption}**{choice.label}**: {choice.detail}.")
+    return choice
