@@ -34,28 +34,27 @@ def accuracy_series(job) -> figures.AccuracySeries:
     )
 
 
-def loss_history_csv(jobs) -> str:
-    """Every iteration's loss of ``jobs`` in one long table: run, iteration, epoch, loss."""
+def _history_csv(jobs, frame_of, columns: str) -> str:
+    """The frames ``frame_of(run)`` of ``jobs`` stacked in one CSV, each row led by its run's name."""
     frames = []
     for job in jobs:
-        frame = job.run.loss_frame()
+        frame = frame_of(job.run)
         frame.insert(0, "run", job.name)
         frames.append(frame)
     if not frames:
-        return "run,iteration,epoch,loss\n"
+        return columns + "\n"
     return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.6g")
+
+
+def loss_history_csv(jobs) -> str:
+    """Every iteration's loss of ``jobs`` in one long table: run, iteration, epoch, loss."""
+    return _history_csv(jobs, lambda run: run.loss_frame(), "run,iteration,epoch,loss")
 
 
 def accuracy_history_csv(jobs) -> str:
     """Every accuracy measurement of ``jobs``: run, epoch, iteration, train_acc, test_acc, gap, elapsed_s, final."""
-    frames = []
-    for job in jobs:
-        frame = job.run.accuracy_frame()
-        frame.insert(0, "run", job.name)
-        frames.append(frame)
-    if not frames:
-        return "run,epoch,iteration,train_acc,test_acc,gap,elapsed_s,final\n"
-    return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.6g")
+    return _history_csv(jobs, lambda run: run.accuracy_frame(),
+                        "run,epoch,iteration,train_acc,test_acc,gap,elapsed_s,final")
 
 
 def no_runs_yet() -> None:
