@@ -71,7 +71,7 @@ def verdict_text(reading: Reading) -> str:
     return text
 
 
-def preview_figure(inputs: np.ndarray, title: str = "What the network sees: 28 × 28", height: int = 300) -> go.Figure:
+def preview_figure(inputs: np.ndarray, title: str = "Its input: 28 × 28", height: int = 300) -> go.Figure:
     """The 784 inputs as the 28 × 28 image they are, one square per pixel, white ink on black."""
     img = np.asarray(inputs, dtype=float).reshape(MNIST_SIDE, MNIST_SIDE)
     fig = go.Figure(
