@@ -66,6 +66,8 @@ def test_at_most_k_run_at_once_the_others_wait_in_line():
     first = pool.submit(1, LONG, data)
     assert _wait(lambda: first.run.status == "running")
     second, third = pool.submit(2, LONG, data), pool.submit(3, TrainConfig(iters=20), data)
+    # the line is the order of submission, whichever worker thread happens to start first
+    assert (second.place_in_line(), third.place_in_line()) == (1, 2)
     assert _wait(lambda: pool.waiting_count == 2)
     assert pool.running_count == 1
     assert second.status_text() == "waiting — place 1 in line"

@@ -148,7 +148,10 @@ class TrainingPool:
         problems = config.errors()
         if problems:
             raise ValueError("; ".join(problems))
-        return TrainingJob(job_id, config, data, data_source, self).start()
+        job = TrainingJob(job_id, config, data, data_source, self)
+        with self._cond:  # join the line here, in the order of submission, not when the worker thread gets going
+            self._waiting.append(job)
+        return job.start()
 
     @property
     def running_count(self) -> int:
@@ -168,9 +171,10 @@ class TrainingPool:
         return None
 
     def acquire(self, job: TrainingJob, stop: threading.Event) -> bool:
-        """Wait for a free slot in turn; False if ``stop`` was set while waiting."""
+        """Wait (in the line ``submit`` put the job in) for a free slot in turn; False if ``stop`` was set."""
         with self._cond:
-            self._waiting.append(job)
+            if job not in self._waiting:  # a job started without submit()
+                self._waiting.append(job)
             try:
                 while True:
                     if stop.is_set():
