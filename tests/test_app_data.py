@@ -11,13 +11,6 @@ import pytest
 from ui.data import DataStore, DownloadStatus, Settings, dataset_summary
 
 
-def _closed_port_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"  # nothing listens there any more: connection refused
-
-
 @pytest.fixture
 def no_env(monkeypatch):
     for name in ("MNIST_DIR", "SGDLAB_OFFLINE", "SGDLAB_MIRRORS", "SGDLAB_CACHE_DIR"):
@@ -39,17 +32,20 @@ def test_offline_start_uses_the_embedded_sample_and_never_downloads(no_env, tmp_
 
 
 def test_failed_download_says_why_and_can_be_retried(no_env, tmp_path):
-    store = DataStore(Settings(cache_dir=str(tmp_path), mirrors=(_closed_port_url(),)))
-    assert store.status.state == "idle"
-    assert store.start_download() is True
-    assert store.start_download() is False  # once at a time
+    with socket.create_server(("127.0.0.1", 0)) as stalled:  # accepts the connection, never answers
+        port = stalled.getsockname()[1]
+        store = DataStore(Settings(cache_dir=str(tmp_path), mirrors=(f"http://127.0.0.1:{port}/",)))
+        assert store.status.state == "idle"
+        assert store.start_download() is True
+        assert store.start_download() is False  # once at a time: the first still waits for the mirror
+    store.wait(30)  # the mirror went away (its socket closed): the download fails
+    assert store.status.state == "failed"
+    assert store.data.source == "embedded"
+    assert store.start_download() is True  # "Try the download again": now nothing listens on that port
     store.wait(30)
     assert store.status.state == "failed"
     assert "cannot connect" in store.status.error or "refused" in store.status.error.lower()
     assert store.data.source == "embedded"  # the app keeps working on the sample
-    assert store.start_download() is True  # "Try the download again"
-    store.wait(30)
-    assert store.status.state == "failed"
 
 
 def test_a_bad_mnist_dir_is_reported_and_the_sample_used(monkeypatch, tmp_path):

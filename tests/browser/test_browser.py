@@ -47,10 +47,15 @@ def test_train_live_switch_pages_and_stop(page, app_url, tmp_path):
     page.get_by_text(re.compile(r"^All [\d,]+ images$")).click()
     page.wait_for_timeout(400)
     _set_number(page, "Training images", 1000)
+    # the estimate decides whether Start asks for a confirmation first (a busy machine estimates longer): wait for
+    # the page to settle on one or the other
+    page.wait_for_function(
+        "() => document.body.innerText.includes('Yes, train for') || [...document.querySelectorAll('button')]"
+        ".some(b => b.innerText.trim() === 'Start' && !b.disabled)"
+    )
     confirm = page.get_by_text(re.compile(r"^Yes, train for"))
     if confirm.count():
         confirm.click()
-        page.wait_for_timeout(400)
     page.get_by_role("button", name="Start").click()
 
     chart = page.locator("[data-testid='stPlotlyChart']").first
