@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.memory import CHROMIUM, CHROMIUM_ARGS, REPO, _free_port, _wait_for
+from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, REPO, running_app
 
 FINISHED = "() => /took [\\d.]+ s/.test(document.querySelector('[data-testid=\"stProgress\"]')?.innerText ?? '')"
 
@@ -37,45 +37,30 @@ def cpu_seconds(pids) -> float:
 def measure(runs: int = 3) -> dict:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, "SGDLAB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     rounds = []
-    try:
-        _wait_for(url)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            for _ in range(runs):
-                out = subprocess.run([sys.executable, "-m", "nn", "train", "--quiet"], cwd=REPO,
-                                     capture_output=True, text=True, check=True).stdout
-                cli_s = float(re.search(r"in ([\d.]+) s", out).group(1))
-                page.goto(url + "/train")  # a fresh session each round
-                page.get_by_role("heading", name="Train the network").wait_for(timeout=60_000)
-                chrome = [int(x) for x in subprocess.run(["pgrep", "-f", "chromium"], capture_output=True,
-                                                         text=True).stdout.split()]
-                chrome_cpu, server_cpu, start = cpu_seconds(chrome), cpu_seconds([server.pid]), time.time()
-                page.get_by_role("button", name="Start").click()
-                page.wait_for_function(FINISHED, timeout=180_000)
-                text = page.locator("[data-testid='stProgress']").inner_text()
-                rounds.append({
-                    "cli_s": cli_s,
-                    "app_s": float(re.search(r"took ([\d.]+) s", text).group(1)),
-                    "browser_cpu_s": round(cpu_seconds(chrome) - chrome_cpu, 1),
-                    "server_cpu_s": round(cpu_seconds([server.pid]) - server_cpu, 1),
-                    "wall_s": round(time.time() - start, 1),
-                })
-            browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with running_app() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-m", "nn", "train", "--quiet"], cwd=REPO,
+                                 capture_output=True, text=True, check=True).stdout
+            cli_s = float(re.search(r"in ([\d.]+) s", out).group(1))
+            page.goto(url + "/train")  # a fresh session each round
+            page.get_by_role("heading", name="Train the network").wait_for(timeout=60_000)
+            chrome = [int(x) for x in subprocess.run(["pgrep", "-f", "chromium"], capture_output=True,
+                                                     text=True).stdout.split()]
+            chrome_cpu, server_cpu, start = cpu_seconds(chrome), cpu_seconds([server.pid]), time.time()
+            page.get_by_role("button", name="Start").click()
+            page.wait_for_function(FINISHED, timeout=180_000)
+            text = page.locator("[data-testid='stProgress']").inner_text()
+            rounds.append({
+                "cli_s": cli_s,
+                "app_s": float(re.search(r"took ([\d.]+) s", text).group(1)),
+                "browser_cpu_s": round(cpu_seconds(chrome) - chrome_cpu, 1),
+                "server_cpu_s": round(cpu_seconds([server.pid]) - server_cpu, 1),
+                "wall_s": round(time.time() - start, 1),
+            })
+        browser.close()
     cli = statistics.median(r["cli_s"] for r in rounds)
     app = statistics.median(r["app_s"] for r in rounds)
     return {"median_cli_s": cli, "median_app_s": app, "overhead_pct": round(100 * (app / cli - 1), 1),

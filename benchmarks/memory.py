@@ -12,17 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, running_app
 
 
 def rss_mb(pid: int) -> float:
@@ -30,24 +24,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the app did not answer at {url} within {seconds:.0f} s")
 
 
 def _train_one_session(browser, url: str, timeout_s: float = 180):
@@ -68,18 +44,9 @@ def measure_app_memory(sessions: int = 3) -> dict:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return {"error": "playwright is not installed (pip install -r requirements-dev.txt)"}
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SGDLAB_OFFLINE": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     contexts, readings = [], []
     try:
-        _wait_for(url)
-        with sync_playwright() as p:  # launch() gives the browser a fresh, temporary profile
+        with running_app() as (url, server), sync_playwright() as p:  # launch(): a fresh, temporary profile
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for _ in range(sessions):
                 contexts.append(_train_one_session(browser, url))
@@ -90,12 +57,6 @@ def measure_app_memory(sessions: int = 3) -> dict:
             browser.close()
     except Exception as exc:  # a benchmark reports, it does not crash
         return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
     per_session = (readings[-1] - readings[0]) / (len(readings) - 1) if len(readings) > 1 else float("nan")
     return {"first_mb": round(readings[0], 1), "per_session_mb": round(per_session, 1),
             "sessions": len(readings), "rss_mb": [round(r, 1) for r in readings]}
