@@ -203,3 +203,34 @@ def test_the_book_reproduced_on_full_mnist():
     assert run.last.test_acc >= 0.94
     assert abs(run.last.train_acc - run.last.test_acc) < 0.02
     assert run.losses[-500:].mean() < 0.3
+
+
+def test_folded_step_equals_lr_times_the_gradient_of_scaled_pixels():
+    """The hot loop feeds raw 0-255 pixels with pixel_scale=1/255 and the learning rate as scale."""
+    rng = np.random.default_rng(8)
+    net = TwoLayerNet(784, 50, 10, weight_init_std=0.1, rng=rng)
+    (x, t), _ = synthetic_data(100)
+    expected = net.gradient(x / 255.0, t)
+    buf = _Buffers(100, 784, 50, 10, np.dtype(np.float64))
+    buf.x[...] = x
+    loss = _backprop_step(net.params, buf.x, t.astype(np.intp), buf, scale=0.3, pixel_scale=1 / 255)
+    assert loss == pytest.approx(net.loss(x / 255.0, t), rel=1e-12)
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(buf.grads[key], 0.3 * expected[key], rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("config", [TrainConfig(iters=130, batch_size=50), TrainConfig(iters=40, train_size=150)])
+def test_accuracy_measured_alongside_the_steps_equals_measured_in_turn(config):
+    """overlap=True measures on a copy of the weights in another thread: the same numbers, in the same order."""
+    data = synthetic_data()
+    events = []
+    apart = train(config, data, overlap=True, callback=lambda r, e: events.append((e, r.iterations_done)))
+    inline = train(config, data, overlap=False)
+    np.testing.assert_array_equal(apart.losses, inline.losses)
+    assert [(e.iteration, e.train_acc, e.test_acc, e.final) for e in apart.epochs] == [
+        (e.iteration, e.train_acc, e.test_acc, e.final) for e in inline.epochs
+    ]
+    assert [it for it, _ in apart.snapshots] == [it for it, _ in inline.snapshots]
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(apart.params[key], inline.params[key])
+    assert [e for e, _ in events].count("epoch") == len(inline.epochs) and events[-1][0] == "end"
