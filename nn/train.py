@@ -324,6 +324,10 @@ class _Evaluator:
         starts = range(0, len(x), self.chunk)
 
         def count(worker: int) -> int:
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a diverged net's exp overflows;
+                return _count(worker)  # errstate is per thread: set here, in the thread that counts
+
+        def _count(worker: int) -> int:
             xb_full, h_full, o_full = self.buffers[worker]
             correct = 0
             for start in starts[worker :: self.workers]:

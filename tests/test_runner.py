@@ -30,23 +30,40 @@ def _wait(predicate, timeout=5.0):
     return predicate()
 
 
-def test_a_run_trains_in_the_background_and_matches_a_direct_run():
+MODES = ["process", "thread"] if runner.train_mode_from_env({}) == "process" else ["thread"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_run_trains_in_the_background_and_matches_a_direct_run(mode):
     from nn.train import train
 
     data = _data()
     config = TrainConfig(iters=120, batch_size=50)
-    job = runner.TrainingPool(2).submit(1, config, data, "test data")
+    job = runner.TrainingPool(2, mode=mode).submit(1, config, data, "test data")
     assert job.join(10)
-    direct = train(config, data)
+    previous = limit_blas_threads(1)  # as the runner trains: the same sums in the same order
+    try:
+        direct = train(config, data)
+    finally:
+        if previous is not None:
+            limit_blas_threads(previous)
     assert job.run.status == "finished" and job.status_text().startswith("finished: test ")
     assert job.run.iterations_done == 120
     np.testing.assert_array_equal(job.run.losses, direct.losses)  # the same loop, the same seed
+    measured = [(e.iteration, e.train_acc, e.test_acc, e.final) for e in job.run.epochs]
+    assert measured == [(e.iteration, e.train_acc, e.test_acc, e.final) for e in direct.epochs]
+    assert [it for it, _ in job.run.snapshots] == [it for it, _ in direct.snapshots]
+    for (_, mine), (_, theirs) in zip(job.run.snapshots, direct.snapshots):
+        np.testing.assert_array_equal(mine, theirs)
+    for key, value in direct.params.items():
+        np.testing.assert_array_equal(job.run.params[key], value)
     assert job.run.data_source == "test data"
     assert job.name == "#1 lr 0.1 · batch 50 · 120 it"
 
 
-def test_stop_ends_within_a_second_and_keeps_the_history():
-    job = runner.TrainingPool(1).submit(1, LONG, _data())
+@pytest.mark.parametrize("mode", MODES)
+def test_stop_ends_within_a_second_and_keeps_the_history(mode):
+    job = runner.TrainingPool(1, mode=mode).submit(1, LONG, _data())
     assert _wait(lambda: job.run.iterations_done > 50)
     start = time.monotonic()
     job.stop()
@@ -99,9 +116,37 @@ def test_a_bad_config_is_refused_with_a_message():
         runner.TrainingPool(1).submit(1, TrainConfig(lr=-1.0), _data())
 
 
-def test_a_failure_in_the_worker_is_recorded_not_lost():
+@pytest.mark.skipif("process" not in MODES, reason="no os.fork here")
+def test_a_training_process_that_dies_is_reported_and_its_history_kept():
+    import os
+    import signal
+
+    job = runner.TrainingPool(1, mode="process").submit(1, LONG, _data())
+    assert _wait(lambda: job.run.iterations_done > 50)
+    children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == os.getpid()]
+    assert children, "the run should train in a child process"
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    assert job.join(5.0)
+    run = job.run
+    assert run.status == "failed" and "ended unexpectedly" in run.reason
+    done = run.iterations_done
+    assert done > 50 and np.isfinite(run.losses[:done]).all()
+    assert job.status_text().startswith("failed")
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failure_in_the_worker_is_recorded_not_lost(mode):
     bad = ((np.zeros((10, 784), np.uint8), np.zeros(10, int)), (np.zeros((5, 783), np.uint8), np.zeros(5, int)))
-    job = runner.TrainingPool(1).submit(1, TrainConfig(iters=5), bad)
+    job = runner.TrainingPool(1, mode=mode).submit(1, TrainConfig(iters=5), bad)
     assert job.join(5)
     assert job.run.status == "failed" and job.status_text().startswith("failed: training failed")
     assert job.error

@@ -1,8 +1,11 @@
-"""Background training: each run trains in its own thread, off Streamlit's script thread.
+"""Background training, off Streamlit's script thread: each run has a worker thread, and trains in a forked child
+process (``ui.forked``, the default on Linux) or in that thread (``SGDLAB_TRAIN_IN=thread``; the default where
+``fork`` is unsafe).
 
-The worker calls ``nn.train.train`` — the same loop the command line runs — with a ``Run`` record that it
-fills in place, so pages draw it live by polling (``st.fragment(run_every=...)``) and page navigation neither
-blocks nor kills it. Workers never call ``st.*``.
+Either way the run is ``nn.train.train`` — the same loop the command line runs — filling a ``Run`` record that
+pages draw live by polling (``st.fragment(run_every=...)``); page navigation neither blocks nor kills it. In a
+child process the steps never wait for the GIL while the server builds and sends pages (with Chromium on the same
+two cores, that wait made the book's run ~2× slower than on the command line). Workers never call ``st.*``.
 
 A process-wide ``TrainingPool`` (one per server, in ``st.cache_resource``) lets at most K trainings run at once;
 the others wait in line (first come, first served) and say which place they have. The pool only holds the jobs
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import threading
 import time
 from collections import deque
@@ -22,6 +26,7 @@ import streamlit as st
 
 from nn.blas import limit_blas_threads
 from nn.train import Run, TrainConfig, train
+from ui.forked import train_forked
 
 #: Default for ``SGDLAB_MAX_TRAININGS``. Streamlit Community Cloud gives an app about 0.08-2 CPU cores shared
 #: by all its visitors. One training keeps one core busy (the matrices are too small for BLAS to use more), so
@@ -33,6 +38,20 @@ DEFAULT_MAX_TRAININGS = 2
 #: How often a page redraws a live run, in seconds (a few times a second; see ``measure_overhead``).
 POLL_SECONDS = 0.4
 
+
+
+#: Where runs train: "process" (a forked child, see ``ui.forked``) where ``os.fork`` is safe, else "thread".
+TRAIN_MODES = ("process", "thread")
+
+
+def train_mode_from_env(environ=None) -> str:
+    """``SGDLAB_TRAIN_IN`` ("process" or "thread"); the default is "process" on Linux, where forking the server
+    is safe, and "thread" elsewhere (macOS's system libraries do not survive a fork of a threaded process)."""
+    env = os.environ if environ is None else environ
+    value = env.get("SGDLAB_TRAIN_IN", "").strip().lower()
+    if value in TRAIN_MODES and (value == "thread" or hasattr(os, "fork")):
+        return value
+    return "process" if sys.platform.startswith("linux") and hasattr(os, "fork") else "thread"
 
 
 def max_trainings_from_env(environ=None) -> int:
@@ -79,23 +98,25 @@ class TrainingJob:
 
     def status_text(self) -> str:
         """One line: "waiting — place 2 in line", "training 3,400 of 10,000", "finished: test 94.6%"..."""
+        from ui.i18n import t, translate_core  # in the session's language (English outside a script run)
+
         run = self.run
-        total = run.config.iters
+        done, total = f"{run.iterations_done:,}", f"{run.config.iters:,}"
         if run.status == "pending":
             if self._stop.is_set():
-                return "stopping…"
+                return t("status.stopping")
             place = self.place_in_line()
-            return f"waiting — place {place} in line" if place else "starting…"
+            return t("status.waiting", place=place) if place else t("status.starting")
         if run.status == "running":
-            prefix = "stopping at" if self._stop.is_set() else "training"
-            return f"{prefix} {run.iterations_done:,} of {total:,}"
+            return t("status.stopping_at" if self._stop.is_set() else "status.training", done=done, total=total)
         last = run.last
-        test = f"test {last.test_acc:.1%}" if last else "no accuracy measured"
+        test = t("status.test", acc=f"{last.test_acc:.1%}") if last else t("status.no_accuracy")
         if run.status == "finished":
-            return f"finished: {test}"
+            return t("status.finished", test=test)
         if run.status == "stopped":
-            return f"stopped at {run.iterations_done:,} of {total:,}: {test}"
-        return f"{run.status}: {run.reason}" if run.reason else run.status
+            return t("status.stopped", done=done, total=total, test=test)
+        status = t(f"status.{run.status}")
+        return t("status.with_reason", status=status, reason=translate_core(run.reason)) if run.reason else status
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self) -> "TrainingJob":
@@ -113,7 +134,7 @@ class TrainingJob:
         return not self.thread.is_alive()
 
     def _work(self) -> None:
-        if self._pool.blas_threads is not None:
+        if self._pool.blas_threads is not None and self._pool.mode == "thread":
             limit_blas_threads(self._pool.blas_threads)
         run = self.run
         if not self._pool.acquire(self, self._stop):
@@ -122,7 +143,13 @@ class TrainingJob:
             self.ended_perf = time.perf_counter()
             return
         try:
-            train(self.run.config, self._data, should_stop=self._stop.is_set, run=run, data_source=run.data_source)
+            if self._pool.mode == "process":
+                train_forked(run.config, self._data, should_stop=self._stop.is_set, run=run,
+                             data_source=run.data_source, blas_threads=self._pool.blas_threads)
+                if run.status == "failed":
+                    self.error = run.reason
+            else:
+                train(run.config, self._data, should_stop=self._stop.is_set, run=run, data_source=run.data_source)
         except Exception as exc:  # noqa: BLE001 - shown on the page; the worker must not die silently
             self.error = f"{type(exc).__name__}: {exc}"
             if not run.done:
@@ -136,8 +163,10 @@ class TrainingJob:
 class TrainingPool:
     """At most ``max_running`` trainings at once; the others wait in line, first come first served."""
 
-    def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1) -> None:
+    def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1,
+                 mode: str | None = None) -> None:
         self.max_running = max(1, int(max_running))
+        self.mode = mode if mode in TRAIN_MODES else train_mode_from_env()
         self.blas_threads = blas_threads  # None: leave OpenBLAS as it is (see limit_blas_threads)
         self._cond = threading.Condition()
         self._waiting: deque[TrainingJob] = deque()
