@@ -1,4 +1,5 @@
-"""Command line: ``python -m nn train`` reproduces §4.5 in the terminal, ``python -m nn download`` fills the cache.
+"""Command line: ``python -m nn train`` reproduces §4.5 in the terminal, ``python -m nn download`` fills the cache,
+``python -m nn prepare`` makes sure everything is in place to run offline (before class).
 
 The training loop never prints; this module does, from the loop's callback.
 """
@@ -98,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
     d.add_argument("--force", action="store_true", help="download again even when the cache is valid")
     d.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
+
+    p = commands.add_parser(
+        "prepare",
+        help="before class: make sure full MNIST and the pretrained model are in place, so nothing is downloaded "
+        "in the room",
+        description="Check full MNIST (the --data-dir or $MNIST_DIR files with their SHA-256, else the cache, "
+        "downloaded and verified first if missing) and the pretrained model; print whether SGD Lab is ready to run "
+        "offline. Exit status 0 when it is, 2 when something is missing (one line each on stderr).",
+    )
+    p.add_argument("--data-dir", metavar="DIR", help="directory with the four MNIST IDX files; default $MNIST_DIR")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
+    p.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
     return parser
 
 
@@ -220,6 +233,27 @@ def cmd_download(args) -> int:
     return 0
 
 
+_PREPARED = {"mnist": "MNIST", "pretrained": "pretrained model"}
+
+
+def cmd_prepare(args) -> int:
+    from nn.mnist import default_mirrors
+    from nn.prepare import prepare
+
+    checks = prepare(args.data_dir, args.cache_dir, mirrors=default_mirrors(), progress=_DownloadProgress(),
+                     timeout=args.timeout)
+    for check in checks:
+        if check.ok:
+            print(f"{_PREPARED[check.what]}: ready: {check.detail}")
+        else:
+            print(f"{PROG} prepare: error: {_PREPARED[check.what]}: {check.detail}", file=sys.stderr)
+    if all(check.ok for check in checks):
+        print("Ready to run offline: SGD Lab will download nothing in the room.")
+        return 0
+    print("Not ready to run offline: fix the line(s) above and run `python -m nn prepare` again.", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"train": cmd_train, "download": cmd_download}[args.command](args)
+    return {"train": cmd_train, "download": cmd_download, "prepare": cmd_prepare}[args.command](args)

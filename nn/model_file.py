@@ -7,7 +7,10 @@ Layout (format ``sgd-lab-model``, version 1), every member a plain array:
   ``activation``, ``dtype``, ``config`` (``TrainConfig.to_dict()``), ``data_source``, ``created`` (ISO 8601,
   UTC), ``name``, ``status``, ``iterations_done``, ``n_train``, ``n_test``, ``elapsed_s``, ``test_acc`` and
   ``train_acc`` (or null), and ``epochs`` (the per-epoch accuracy records, possibly empty);
-- ``loss`` (optional): float32 (iterations_done,), the loss of every iteration.
+- ``loss`` (optional): float32 (iterations_done,), the loss of every iteration;
+- ``snapshots`` and ``snapshot_iters`` (optional, together): float16 (k, 784, hidden) copies of W1 taken during
+  training and int64 (k,) the iterations they were taken at (``Run.snapshots``, for the hidden-units page);
+  ``save_run`` keeps as many as fit in ``MAX_MODEL_BYTES`` (evenly spaced, the latest always).
 
 ``load_model`` treats its input as untrusted (an upload): a size limit, ``np.load(allow_pickle=False)``, and a
 check of every key, shape, dtype, value and JSON field; each fault raises ``ModelFileError`` with one line that
@@ -35,13 +38,20 @@ FORMAT = "sgd-lab-model"
 VERSION = 1
 INPUT_SIZE, OUTPUT_SIZE = 784, 10
 MAX_HIDDEN = 4096
-#: Default upload limit: a float64 784-1000-10 model with 100,000 losses is about 7 MB.
-MAX_MODEL_BYTES = 10 * 1024 * 1024
-#: Limit on the *decompressed* members (so a small zip cannot expand into gigabytes).
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+#: The upload limit, in MB: also ``server.maxUploadSize`` in .streamlit/config.toml (a test checks they agree).
+#: The book's run (784-50-10, float32, 10,000 losses) saves to 1.4 MB with its 18 W1 snapshots (190 KB
+#: without); a float64 784-1000-10 model with 100,000 losses is about 7 MB (save_run keeps the snapshots that fit).
+MAX_MODEL_MB = 8
+MAX_MODEL_BYTES = MAX_MODEL_MB * 1024 * 1024
+MAX_SNAPSHOTS = 64
+_RUN_STATUSES = ("finished", "stopped", "diverged")
+#: Limit on the *decompressed* members (so a small zip cannot expand into gigabytes; an upload is kept in the
+#: session's memory): weights, losses and snapshots compress little, so a genuine file unpacks to ~1-1.5 times it.
+MAX_UNPACKED_BYTES = 3 * MAX_MODEL_BYTES
 MAX_META_CHARS = 1_000_000
 PRETRAINED_PATH = Path(__file__).resolve().parent / "data" / "pretrained.npz"
 _MEMBERS = (*PARAM_KEYS, "meta")
+_OPTIONAL = ("loss", "snapshots", "snapshot_iters")
 _EPOCH_FIELDS = ("epoch", "iteration", "train_acc", "test_acc", "elapsed_s")
 
 
@@ -57,6 +67,7 @@ class ModelFile:
     meta: dict[str, Any]
     losses: np.ndarray | None = None
     epochs: list[EpochRecord] = field(default_factory=list)
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (iteration, W1 as float16)
 
     @property
     def config(self) -> TrainConfig:
@@ -100,6 +111,7 @@ class ModelFile:
             iterations_done=int(meta.get("iterations_done") or len(losses)),
             epochs=list(self.epochs),
             params={key: np.array(value) for key, value in self.params.items()},
+            snapshots=list(self.snapshots),
             elapsed_s=float(meta.get("elapsed_s") or 0.0),
         )
 
@@ -123,6 +135,7 @@ def save_model(
     n_test: int = 0,
     elapsed_s: float = 0.0,
     created: _dt.datetime | None = None,
+    snapshots: list[tuple[int, np.ndarray]] | None = None,
 ) -> bytes:
     """Write the model to ``target`` (a path or a binary file; None: nowhere) and return the file's bytes."""
     arrays = {key: np.asarray(params[key]) for key in PARAM_KEYS}
@@ -153,6 +166,9 @@ def save_model(
     members = dict(arrays, meta=np.array(json.dumps(meta, ensure_ascii=False)))
     if losses is not None:
         members["loss"] = losses
+    if snapshots:
+        members["snapshot_iters"] = np.array([it for it, _ in snapshots], dtype=np.int64)
+        members["snapshots"] = np.stack([np.asarray(w, dtype=np.float16) for _, w in snapshots])
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **members)
     data = buffer.getvalue()
@@ -164,10 +180,27 @@ def save_model(
     return data
 
 
-def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, name: str = "") -> bytes:
-    """Save a run's current weights, configuration and history (see ``save_model``)."""
+def fitting_snapshots(snapshots: list[tuple[int, np.ndarray]], budget: int) -> list[tuple[int, np.ndarray]]:
+    """As many of ``snapshots`` as fit in ``budget`` bytes (uncompressed), evenly spaced, the latest kept."""
+    snapshots = list(snapshots)[-MAX_SNAPSHOTS:]
+    if not snapshots:
+        return []
+    room = max(0, budget) // max(1, snapshots[0][1].size * 2)
+    if room >= len(snapshots):
+        return snapshots
+    if room < 2:
+        return snapshots[-1:] if room == 1 else []
+    picks = np.linspace(0, len(snapshots) - 1, room).round().astype(int)
+    return [snapshots[i] for i in sorted(set(picks))]
+
+
+def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, name: str = "",
+             max_bytes: int = MAX_MODEL_BYTES) -> bytes:
+    """Save a run's current weights, configuration and history (see ``save_model``), with the W1 snapshots that
+    fit in ``max_bytes`` (the upload limit) besides the rest."""
     last = run.last
     done = run.iterations_done
+    base = sum(np.asarray(v).nbytes for v in run.params.values()) + 4 * done + 64 * 1024
     return save_model(
         target,
         {key: np.array(run.params[key]) for key in PARAM_KEYS},
@@ -182,6 +215,7 @@ def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, n
         n_train=run.n_train,
         n_test=run.n_test,
         elapsed_s=run.elapsed_s,
+        snapshots=fitting_snapshots(run.snapshots, max_bytes - base),
     )
 
 
@@ -209,18 +243,19 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = M
         raise ModelFileError(f"missing {', '.join(missing)} (a model file holds W1, b1, W2, b2 and meta)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {key: _member(npz, key) for key in (*_MEMBERS, "loss") if key in names}
+            arrays = {key: _member(npz, key) for key in (*_MEMBERS, *_OPTIONAL) if key in names}
     except ModelFileError:
         raise
     except Exception as exc:  # zlib, truncated members, bad .npy headers...
         raise ModelFileError(f"unreadable contents: {_one_line(exc)}") from None
     params = _check_params(arrays)
     meta = _check_meta(arrays["meta"], params)
-    losses = _check_losses(arrays.get("loss"))
-    epochs = _check_epochs(meta.get("epochs", []))
-    for value in (*params.values(), *([] if losses is None else [losses])):
+    losses = _check_losses(arrays.get("loss"), meta)
+    epochs = _check_epochs(meta.get("epochs", []), meta)
+    snapshots = _check_snapshots(arrays.get("snapshots"), arrays.get("snapshot_iters"), params["W1"].shape, meta)
+    for value in (*params.values(), *([] if losses is None else [losses]), *(w for _, w in snapshots)):
         value.flags.writeable = False
-    return ModelFile(params=params, meta=meta, losses=losses, epochs=epochs)
+    return ModelFile(params=params, meta=meta, losses=losses, epochs=epochs, snapshots=snapshots)
 
 
 def load_pretrained(path: str | os.PathLike = PRETRAINED_PATH) -> ModelFile:
@@ -344,22 +379,47 @@ def _check_meta(array: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, A
     for key in ("data_source", "created", "name", "status"):
         if not isinstance(meta.get(key, ""), str):
             raise ModelFileError(f"meta.{key} must be text, got {meta.get(key)!r}")
+    if meta.get("status") and meta["status"] not in _RUN_STATUSES:
+        raise ModelFileError(f"meta.status is {meta['status']!r}; a saved run is {', '.join(_RUN_STATUSES)}")
     if not _is_number(meta.get("elapsed_s", 0)):
         raise ModelFileError(f"meta.elapsed_s must be a number, got {meta.get('elapsed_s')!r}")
     return meta
 
 
-def _check_losses(losses: np.ndarray | None) -> np.ndarray | None:
+def _check_losses(losses: np.ndarray | None, meta: dict[str, Any]) -> np.ndarray | None:
     if losses is None:
         return None
     if losses.dtype not in (np.float32, np.float64) or losses.ndim != 1:
         raise ModelFileError(f"loss must be a 1-D float array, got dtype {losses.dtype} and shape {losses.shape}")
     if not np.all(np.isfinite(losses)):
         raise ModelFileError("loss has non-finite values (NaN or infinity)")
+    done = meta.get("iterations_done", len(losses))
+    if len(losses) != done:
+        raise ModelFileError(f"loss has {len(losses):,} values but meta.iterations_done is {done:,}")
     return losses
 
 
-def _check_epochs(records: Any) -> list[EpochRecord]:
+def _check_snapshots(snapshots: np.ndarray | None, iters: np.ndarray | None, w1_shape: tuple[int, int],
+                     meta: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
+    if snapshots is None and iters is None:
+        return []
+    if snapshots is None or iters is None:
+        raise ModelFileError("snapshots and snapshot_iters come together; the file has only one of them")
+    if snapshots.dtype != np.float16 or snapshots.ndim != 3 or snapshots.shape[1:] != w1_shape:
+        raise ModelFileError(f"snapshots has dtype {snapshots.dtype} and shape {snapshots.shape}; "
+                             f"expected float16 (k, {w1_shape[0]}, {w1_shape[1]})")
+    if iters.dtype.kind not in "iu" or iters.shape != (len(snapshots),) or len(iters) > MAX_SNAPSHOTS:
+        raise ModelFileError(f"snapshot_iters has dtype {iters.dtype} and shape {iters.shape}; "
+                             f"expected whole numbers ({len(snapshots)},), at most {MAX_SNAPSHOTS}")
+    done = meta.get("iterations_done", 0)
+    if len(iters) and (np.any(np.diff(iters) <= 0) or iters[0] < 0 or iters[-1] > done):
+        raise ModelFileError(f"snapshot_iters must increase, between 0 and {done:,} (iterations done)")
+    if not np.all(np.isfinite(snapshots)):
+        raise ModelFileError("snapshots has non-finite values (NaN or infinity)")
+    return [(int(it), w) for it, w in zip(iters, snapshots)]
+
+
+def _check_epochs(records: Any, meta: dict[str, Any]) -> list[EpochRecord]:
     if not isinstance(records, list):
         raise ModelFileError("meta.epochs must be a list")
     epochs = []
@@ -368,6 +428,8 @@ def _check_epochs(records: Any) -> list[EpochRecord]:
             raise ModelFileError(f"meta.epochs[{i}] must hold the numbers {', '.join(_EPOCH_FIELDS)}")
         if not (0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1):
             raise ModelFileError(f"meta.epochs[{i}]: accuracies must lie between 0 and 1")
+        if not 0 <= record["iteration"] <= meta.get("iterations_done", 0):
+            raise ModelFileError(f"meta.epochs[{i}]: iteration {record['iteration']!r} is beyond iterations_done")
         epochs.append(
             EpochRecord(
                 epoch=float(record["epoch"]),

@@ -11,6 +11,7 @@ import pytest
 
 from nn.model_file import (
     MAX_MODEL_BYTES,
+    MAX_MODEL_MB,
     PRETRAINED_PATH,
     ModelFileError,
     load_model,
@@ -163,7 +164,7 @@ def test_size_limit_is_checked_before_reading(good_bytes, tmp_path):
         load_model(good_bytes, max_bytes=1000)
     big = tmp_path / "big.npz"
     big.write_bytes(b"PK\x03\x04" + bytes(MAX_MODEL_BYTES))
-    with pytest.raises(ModelFileError, match=r"too large: 10\.0 MB \(limit 10 MB\)"):
+    with pytest.raises(ModelFileError, match=rf"too large: {MAX_MODEL_MB}\.0 MB \(limit {MAX_MODEL_MB} MB\)"):
         load_model(big)
     with pytest.raises(ModelFileError, match="too large"):
         load_model(io.BytesIO(b"PK\x03\x04" + bytes(2000)), max_bytes=1000)
@@ -182,3 +183,77 @@ def test_a_missing_path_says_so(tmp_path):
         load_model(tmp_path / "nope.npz")
     with pytest.raises(ModelFileError, match="pretrained model is missing"):
         load_pretrained(tmp_path / "nope.npz")
+
+
+# -- W1 snapshots, the upload limit, and what a saved run must be ---------------------------------------------------
+
+
+def test_snapshots_travel_with_the_run(small_run, good_bytes):
+    assert len(small_run.snapshots) >= 2
+    model = load_model(good_bytes)
+    assert [it for it, _ in model.snapshots] == [it for it, _ in small_run.snapshots]
+    for (_, saved), (_, original) in zip(model.snapshots, small_run.snapshots):
+        assert saved.dtype == np.float16 and not saved.flags.writeable
+        np.testing.assert_array_equal(saved, original)
+    assert [it for it, _ in model.to_run().snapshots] == [it for it, _ in small_run.snapshots]
+
+
+def _book_like_run(hidden: int, n_snapshots: int) -> "Run":
+    from nn.train import EpochRecord, Run
+
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.normal(0, 0.1, (784, hidden)).astype(np.float32), "b1": np.zeros(hidden, np.float32),
+              "W2": rng.normal(0, 0.1, (hidden, 10)).astype(np.float32), "b2": np.zeros(10, np.float32)}
+    snapshots = [(400 * i + 1, rng.normal(0, 0.1, (784, hidden)).astype(np.float16)) for i in range(n_snapshots)]
+    return Run(TrainConfig(hidden=hidden), n_train=60_000, n_test=10_000, status="finished",
+               losses=rng.random(10_000) + 0.1, iterations_done=10_000, params=params, snapshots=snapshots,
+               epochs=[EpochRecord(0.0, 1, 0.1, 0.1, 1.0)])
+
+
+def test_a_book_sized_run_fits_the_limit_and_big_nets_keep_the_snapshots_that_fit():
+    data = save_run(_book_like_run(50, 18))  # the book's run records 18 snapshots
+    assert len(data) < MAX_MODEL_BYTES / 2 and len(load_model(data).snapshots) == 18
+    big = _book_like_run(1_000, 24)  # each snapshot is 1.5 MB: only a few fit, evenly spaced, the latest kept
+    data = save_run(big)
+    kept = load_model(data).snapshots
+    assert len(data) <= MAX_MODEL_BYTES and 1 <= len(kept) < 24
+    assert kept[-1][0] == big.snapshots[-1][0] and kept[0][0] == big.snapshots[0][0]
+
+
+def test_the_app_upload_limit_is_the_model_file_limit():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == MAX_MODEL_MB
+    assert MAX_MODEL_BYTES == MAX_MODEL_MB * 2**20
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [("nan snapshot", "snapshots has non-finite values"), ("snapshot shape", "snapshots has dtype float16 and shape"),
+     ("one of the pair", "snapshots and snapshot_iters come together"),
+     ("snapshot beyond the end", "snapshot_iters must increase"), ("short loss", "loss has 39 values"),
+     ("running", "meta.status is 'running'"), ("epoch beyond the end", "beyond iterations_done")],
+)
+def test_inconsistent_histories_are_refused(good_bytes, case, expected):
+    members = _members(good_bytes)
+    if case == "nan snapshot":
+        members["snapshots"] = members["snapshots"].copy()
+        members["snapshots"][0, 0, 0] = np.nan
+    elif case == "snapshot shape":
+        members["snapshots"] = members["snapshots"][:, :, :5]
+    elif case == "one of the pair":
+        del members["snapshot_iters"]
+    elif case == "snapshot beyond the end":
+        members["snapshot_iters"] = members["snapshot_iters"] + 1000
+    elif case == "short loss":
+        members["loss"] = members["loss"][:39]
+    data = _npz(members)
+    if case == "running":
+        data = _with_meta(good_bytes, status="running")
+    if case == "epoch beyond the end":
+        data = _with_meta(good_bytes, epochs=[{"epoch": 0, "iteration": 41, "train_acc": 0.1, "test_acc": 0.1,
+                                               "elapsed_s": 0.1}])
+    with pytest.raises(ModelFileError, match=expected.replace("(", r"\(")):
+        load_model(data)

@@ -1,0 +1,80 @@
+"""Before class: make sure full MNIST and the pretrained model are in place, so nothing is downloaded in the room.
+
+``prepare()`` (``python -m nn prepare``) checks full MNIST (a directory given or ``$MNIST_DIR``, with the
+SHA-256 of its files; else the per-user cache, downloading and verifying it first when it is missing or
+damaged) and the bundled pretrained model, and returns one ``Check`` per thing. ``check_loaded`` says the same
+of data already loaded (the app's home page), without reading anything again. Pure: prints nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from nn import mnist
+from nn.model_file import PRETRAINED_PATH, ModelFileError, load_pretrained
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the lab needs offline: ``what`` ("mnist" or "pretrained"), whether it is ready, one line."""
+
+    what: str
+    ok: bool
+    detail: str
+
+
+def _full(data: mnist.MnistData) -> Check:
+    if not data.is_full:
+        return Check("mnist", False, f"{data.describe()}: not the full 60,000 + 10,000 images")
+    return Check("mnist", True, data.describe())
+
+
+def check_mnist(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Check:
+    """Full MNIST from ``data_dir`` (or ``$MNIST_DIR``; files' SHA-256 verified) or the cache, read and checked."""
+    try:
+        data = mnist.load_dataset(data_dir, cache_dir, allow_download=False, allow_embedded=False, verify=True)
+    except mnist.MnistError as exc:  # a bad directory, or "...:\nno cache at ..." / "...:\ncache skipped: ..."
+        lines = str(exc).splitlines()
+        return Check("mnist", False, f"full MNIST is not in place: {lines[1] if len(lines) > 1 else lines[0]}")
+    return _full(data)
+
+
+def check_pretrained(path: str | os.PathLike = PRETRAINED_PATH) -> Check:
+    try:
+        model = load_pretrained(path)
+    except ModelFileError as exc:
+        return Check("pretrained", False, str(exc))
+    return Check("pretrained", True, model.describe())
+
+
+def check_loaded(data: mnist.MnistData, cache_dir: str | os.PathLike | None = None) -> Check:
+    """Whether ``data`` (already loaded) is full MNIST that a restart finds again without the network."""
+    check = _full(data)
+    if check.ok and data.source == "download" and not mnist.cache_path(cache_dir).is_file():
+        return Check("mnist", False, f"{data.describe()}, but not cached: a restart would download it again")
+    return check
+
+
+def prepare(
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    mirrors: Sequence[str] = mnist.MIRRORS,
+    progress: mnist.Progress | None = None,
+    timeout: float = mnist.DEFAULT_TIMEOUT,
+    pretrained_path: str | os.PathLike = PRETRAINED_PATH,
+) -> list[Check]:
+    """Check MNIST, downloading it into the cache first if it is not there (no directory given); check the model."""
+    data = check_mnist(data_dir, cache_dir)
+    if not data.ok and data_dir is None and not os.environ.get("MNIST_DIR"):
+        try:
+            mnist.download_mnist(cache_dir, mirrors, progress, timeout)
+        except (mnist.MnistError, OSError) as exc:
+            reasons = " ".join(line.strip() for line in str(exc).splitlines())
+            data = Check("mnist", False, f"full MNIST could not be downloaded: {reasons}")
+        else:
+            data = check_mnist(None, cache_dir)
+    return [data, check_pretrained(Path(pretrained_path))]
