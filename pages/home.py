@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from ui import home_view
+from ui import home_view, lecture, state
+from ui.i18n import t
 
-st.title("SGD Lab")
-st.markdown(
-    "Train the two-layer network of *Deep Learning from Scratch* §4.5 (784 pixels → 50 sigmoid units → "
-    "10 digits) on MNIST with **stochastic gradient descent**, and watch it learn."
-)
+st.title(t("app.title"))
+st.markdown(t("home.intro"))
+if state.lecture_mode():
+    lecture.slide_buttons()
 home_view.sgd_steps()
 home_view.dataset_panel()
 home_view.next_steps()

@@ -3,22 +3,21 @@
 import streamlit as st
 
 from ui import compare_view as cv, state, training_view as tv
+from ui.i18n import t
 
-st.title("Overfitting check")
-st.caption("Does the network learn digits, or memorise its training images? Compare the accuracy on the images it "
-           "trains on with the accuracy on 10,000 images it never sees.")
+st.title(t("overfit.title"))
+st.caption(t("overfit.caption"))
 
 jobs = state.runs()
 book, overfit = cv.book_and_overfit_jobs(jobs)
 
 with st.container(border=True):
-    st.markdown("**The experiment**: train on only 300 images for 1,500 iterations (500 epochs), next to the "
-                "book's run on all images.")
+    st.markdown(t("overfit.experiment"))
     c1, c2 = st.columns(2)
-    if c1.button("Run the overfitting experiment", type="primary", key=state.KEY_OVERFIT_START, width="stretch"):
+    if c1.button(t("overfit.run_experiment"), type="primary", key=state.KEY_OVERFIT_START, width="stretch"):
         cv.focus_run(tv.start_run(tv.PRESETS[tv.OVERFIT]).id)
         st.rerun()
-    if c2.button("Run the book's §4.5 run too", key=state.KEY_OVERFIT_BOOK, width="stretch",
+    if c2.button(t("overfit.run_book"), key=state.KEY_OVERFIT_BOOK, width="stretch",
                  disabled=book is not None and book.run.status != "stopped"):
         tv.start_run(tv.PRESETS[tv.BOOK])
         st.rerun()

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from ui import data as ui_data, state, training_view as tv
+from ui import data as ui_data, link_view, model_files, state, training_view as tv
+from ui.i18n import t
 
-st.title("Train the network")
-st.caption("Mini-batch SGD as in §4.5: draw a mini-batch, compute the gradient, step against it — repeat.")
+st.title(t("train.title"))
+st.caption(t("train.caption"))
 
 data = ui_data.store().data
 settings, live = st.columns([5, 7], gap="large")
@@ -22,14 +23,14 @@ with settings:
         getattr(st, kind)(text)
     needs_confirm = seconds > tv.CONFIRM_SECONDS
     if needs_confirm:
-        st.checkbox(f"Yes, train for {tv.analysis.format_duration(seconds)}", key=state.KEY_CONFIRM_SLOW)
+        st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), key=state.KEY_CONFIRM_SLOW)
     active = state.active_run()
     b1, b2 = st.columns(2)
     start = b1.button(
-        "Start", type="primary", key=state.KEY_START, width="stretch",
+        t("train.start"), type="primary", key=state.KEY_START, width="stretch",
         disabled=bool(problems) or (needs_confirm and not st.session_state.get(state.KEY_CONFIRM_SLOW)),
     )
-    stop = b2.button("Stop", key=state.KEY_STOP, width="stretch", disabled=active is None)
+    stop = b2.button(t("train.stop"), key=state.KEY_STOP, width="stretch", disabled=active is None)
     if start:
         tv.start_run(config)
         st.rerun()
@@ -37,16 +38,19 @@ with settings:
         active.stop()
         active.join(timeout=2.0)
         st.rerun()
+    link_view.share_box()
 
 with live:
     job = state.latest_run()
     if job is None:
-        st.info("Press **Start** to train. The loss curve and the accuracy table fill in here as the network learns.")
+        st.info(t("train.press_start"))
     else:
         tv.live_view(job)
 
 jobs = state.runs()
 if jobs:
-    st.subheader("Your runs")
-    st.caption(f"This session keeps your last {state.MAX_RUNS} runs; nobody else sees them.")
+    st.subheader(t("train.runs_title"))
+    st.caption(t("train.runs_caption", n=state.MAX_RUNS))
     st.dataframe(tv.runs_table(jobs), hide_index=True, width="stretch", key="sgd_train_runs_table")
+
+model_files.panel()

@@ -1,6 +1,7 @@
 """Pure helpers that turn run numbers into what the pages say: progress, time estimates, the overfitting verdict.
 
-No Streamlit, no Plotly: tested directly (tests/test_analysis.py).
+No Streamlit, no Plotly: tested directly (tests/test_analysis.py). Texts come from ``ui.i18n.t`` (the
+session's language in a Streamlit run, English elsewhere).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nn.train import TrainConfig, iterations_per_epoch
+from ui.i18n import t
 
 # -- durations -----------------------------------------------------------------------------------------------
 
@@ -19,22 +21,22 @@ from nn.train import TrainConfig, iterations_per_epoch
 def format_duration(seconds: float) -> str:
     """Seconds for people: "0.4 s", "12 s", "3 min 05 s", "2 h 10 min", "47 h", "12 days"."""
     if seconds is None or not math.isfinite(seconds):
-        return "unknown"
+        return t("duration.unknown")
     seconds = max(0.0, float(seconds))
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return t("duration.seconds_1", value=f"{seconds:.1f}")
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return t("duration.seconds_1", value=f"{seconds:.0f}")
     if seconds < 3600:
         minutes, secs = divmod(round(seconds), 60)
-        return f"{minutes} min {secs:02d} s"
+        return t("duration.minutes", minutes=minutes, seconds=f"{secs:02d}")
     hours = seconds / 3600
     if hours < 10:
         h, m = divmod(round(seconds / 60), 60)
-        return f"{h} h {m:02d} min"
+        return t("duration.hours_minutes", hours=h, minutes=f"{m:02d}")
     if hours < 72:
-        return f"{hours:.0f} h"
-    return f"{hours / 24:.0f} days"
+        return t("duration.hours", hours=f"{hours:.0f}")
+    return t("duration.days", days=f"{hours / 24:.0f}")
 
 
 # -- time estimates before a run -----------------------------------------------------------------------------
@@ -155,47 +157,25 @@ def overfitting_verdict(
     if train.shape != test.shape or train.ndim != 1:
         raise ValueError("train and test accuracies must be 1-D sequences of the same length")
     if len(train) < 2:
-        return Verdict("none", "Not enough epochs yet: accuracy is measured once per epoch, wait for the next one.")
+        return Verdict("none", t("verdict.none"))
     tr, te = float(train[-1]), float(test[-1])
     gap_pp = 100 * (tr - te)
     best = int(np.argmax(test))
     peak_drop_pp = 100 * (float(test[best]) - te)
-    images = f"its {n_train:,} images" if n_train else "its training images"
-    detail = f"Best test accuracy {_pct(test[best])} at measurement {best + 1} of {len(test)}."
+    images = t("verdict.images_n", n=f"{n_train:,}") if n_train else t("verdict.images")
+    detail = t("verdict.detail", best=_pct(test[best]), index=best + 1, count=len(test))
+    numbers = {"train": _pct(tr), "test": _pct(te), "gap": f"{gap_pp:.1f}", "best": _pct(test[best])}
 
     if tr < 0.5:
-        return Verdict(
-            "underfit",
-            f"Train {_pct(tr)}, test {_pct(te)}: still learning — not even the training images are learnt yet.",
-            detail,
-        )
-    if tr >= 0.99 and gap_pp >= big_gap_pp:
-        return Verdict(
-            "memorised",
-            f"Train {_pct(tr)}, test {_pct(te)}: the network memorised {images} "
-            f"and does {gap_pp:.1f} pp worse on images it has never seen.",
-            detail,
-        )
-    if gap_pp >= big_gap_pp:
-        return Verdict(
-            "overfit",
-            f"Train {_pct(tr)}, test {_pct(te)}: overfitting — test trails train by {gap_pp:.1f} pp.",
-            detail,
-        )
-    if peak_drop_pp >= 1.0 and best < len(test) - 1:
-        return Verdict(
-            "peaked",
-            f"Test accuracy peaked at {_pct(test[best])} and fell to {_pct(te)}: training longer made it worse.",
-            detail,
-        )
-    if gap_pp >= small_gap_pp:
-        return Verdict(
-            "mild",
-            f"Train {_pct(tr)}, test {_pct(te)}: slight overfitting — test trails train by {gap_pp:.1f} pp.",
-            detail,
-        )
-    return Verdict(
-        "fine",
-        f"Test tracks train within {abs(gap_pp):.1f} pp (train {_pct(tr)}, test {_pct(te)}): no overfitting.",
-        detail,
-    )
+        level = "underfit"
+    elif tr >= 0.99 and gap_pp >= big_gap_pp:
+        level = "memorised"
+    elif gap_pp >= big_gap_pp:
+        level = "overfit"
+    elif peak_drop_pp >= 1.0 and best < len(test) - 1:
+        level = "peaked"
+    elif gap_pp >= small_gap_pp:
+        level = "mild"
+    else:
+        level, numbers["gap"] = "fine", f"{abs(gap_pp):.1f}"
+    return Verdict(level, t(f"verdict.{level}", images=images, **numbers), detail)

@@ -26,6 +26,7 @@ import numpy as np
 import streamlit as st
 
 from nn.preprocess import CANVAS_SIZE, PEN_WIDTH
+from ui.i18n import t
 
 #: Limits on what a (possibly tampered) browser may send; a hand-drawn digit uses a few hundred points.
 MAX_STROKES = 100
@@ -34,12 +35,12 @@ MAX_POINTS = 20_000
 _HTML = """
 <div class="sgd-canvas">
   <div class="sgd-pad">
-    <canvas aria-label="Drawing area: draw one digit" role="img"></canvas>
-    <div class="sgd-hint">Draw a digit here</div>
+    <canvas role="img"></canvas>
+    <div class="sgd-hint"></div>
   </div>
   <div class="sgd-buttons">
-    <button type="button" class="sgd-undo" title="Remove the last stroke">↶ Undo</button>
-    <button type="button" class="sgd-clear" title="Start again on an empty canvas">✕ Clear</button>
+    <button type="button" class="sgd-undo">↶</button>
+    <button type="button" class="sgd-clear">✕</button>
   </div>
 </div>
 """
@@ -178,6 +179,11 @@ function createController(root) {
       const changed = size !== state.size || pen !== state.pen;
       state.size = size; state.pen = pen;
       root.style.setProperty('--sgd-size', (data.display || size) + 'px');
+      const labels = data.labels || {};                 // the texts in the page's language
+      if (labels.hint) hint.textContent = labels.hint;
+      if (labels.undo) { undoButton.textContent = labels.undo; undoButton.title = labels.undo_title || ''; }
+      if (labels.clear) { clearButton.textContent = labels.clear; clearButton.title = labels.clear_title || ''; }
+      if (labels.area) canvas.setAttribute('aria-label', labels.area);
       if (changed) redraw();
     },
     restore(strokes) {
@@ -241,6 +247,11 @@ def strokes_to_json(strokes: list[np.ndarray]) -> list[list[list[float]]]:
     return [np.round(s, 1).tolist() for s in strokes]
 
 
+#: The canvas's own texts (i18n keys canvas.<name>), sent to its JS with the data (the HTML above has none, so
+#: that it reads the same in every language).
+CANVAS_LABELS = ("hint", "undo", "undo_title", "clear", "clear_title", "area")
+
+
 def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, display: int | None = None):
     """Show the canvas and return its strokes (a list of (n, 2) arrays of x, y in ``size`` units).
 
@@ -249,7 +260,8 @@ def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, d
     current = parse_strokes(st.session_state.get(key), size)
     result = _component(
         key=key,
-        data={"size": size, "pen": pen, "display": display or size, "strokes": strokes_to_json(current)},
+        data={"size": size, "pen": pen, "display": display or size, "strokes": strokes_to_json(current),
+              "labels": {name: t(f"canvas.{name}") for name in CANVAS_LABELS}},
         default={"strokes": []},
         on_strokes_change=_ignore,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ui import analysis, figures, runner, state, training_view as tv
+from ui.i18n import label_func, t
 
 SMOOTHING_DEFAULT = 0.6
 FIRST_ITERATIONS = 1_000
@@ -58,8 +61,8 @@ def accuracy_history_csv(jobs) -> str:
 
 
 def no_runs_yet() -> None:
-    st.info("No runs yet in this session. Train one first — the book's run takes a few seconds.")
-    st.page_link("pages/train.py", label="Go to **Train**", icon=":material/model_training:")
+    st.info(t("curves.no_runs"))
+    st.page_link("pages/train.py", label=t("curves.go_train"), icon=":material/model_training:")
 
 
 def _any_active(jobs) -> bool:
@@ -92,9 +95,12 @@ def choose_runs(jobs) -> list:
         chosen = ids[-3:]
     ss[state.KEY_CURVES_RUNS] = chosen
     names = {j.id: j.name for j in jobs}
-    st.multiselect("Runs", ids, key=state.KEY_CURVES_RUNS, format_func=names.get,
-                   help="Overlay one or several of your runs; each keeps its colour on every page.")
+    st.multiselect(t("curves.runs"), ids, key=state.KEY_CURVES_RUNS, format_func=names.get,
+                   help=t("curves.runs_help"))
     return [j for j in jobs if j.id in st.session_state[state.KEY_CURVES_RUNS]]
+
+
+CURVES_VIEWS = ("both", "whole", "first")  # curves.view_<name>
 
 
 def curve_controls() -> tuple[float, bool, str]:
@@ -102,28 +108,43 @@ def curve_controls() -> tuple[float, bool, str]:
     ss.setdefault(state.KEY_CURVES_SMOOTH, SMOOTHING_DEFAULT)
     ss.setdefault(state.KEY_CURVES_LOG, "linear")
     ss.setdefault(state.KEY_CURVES_X, "iterations")
-    c1, c2, c3 = st.columns([2, 1, 1])
-    c1.slider("Smoothing (exponential moving average)", 0.0, 0.99, step=0.01, key=state.KEY_CURVES_SMOOTH,
-              help="As in TensorBoard: 0 shows the raw loss; 0.9 averages over roughly the last 10 iterations. "
-              "The raw curve stays faintly behind.")
-    c2.radio("Y axis", ["linear", "log"], key=state.KEY_CURVES_LOG, horizontal=True,
-             help="A log scale shows the slow late decrease better.")
-    c3.radio("X axis", ["iterations", "epochs"], key=state.KEY_CURVES_X, horizontal=True,
-             help="An epoch is one pass's worth of images: 600 iterations of 100 on 60,000 images.")
+    ss.setdefault(state.KEY_CURVES_VIEW, "both")
+    lecture = state.lecture_mode()
+    with st.expander(t("lecture.chart_options"), expanded=False) if lecture else nullcontext():
+        _curve_widgets()
     return float(ss[state.KEY_CURVES_SMOOTH]), ss[state.KEY_CURVES_LOG] == "log", (
         "epoch" if ss[state.KEY_CURVES_X] == "epochs" else "iteration"
     )
 
 
-def loss_charts(jobs, smoothing: float, log_y: bool, x_axis: str) -> None:
+def _curve_widgets() -> None:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1.3])
+    c1.slider(t("curves.smoothing"), 0.0, 0.99, step=0.01, key=state.KEY_CURVES_SMOOTH,
+              help=t("curves.smoothing_help"))
+    c2.radio(t("curves.y_axis"), ["linear", "log"], key=state.KEY_CURVES_LOG, horizontal=True,
+             format_func=label_func({"linear": "curves.y_linear", "log": "curves.y_log"}), help=t("curves.y_axis_help"))
+    c3.radio(t("curves.x_axis"), ["iterations", "epochs"], key=state.KEY_CURVES_X, horizontal=True,
+             format_func=label_func({"iterations": "curves.x_iterations", "epochs": "curves.x_epochs"}),
+             help=t("curves.x_axis_help"))
+    c4.radio(t("curves.view"), CURVES_VIEWS, key=state.KEY_CURVES_VIEW, horizontal=True,
+             format_func=label_func({v: f"curves.view_{v}" for v in CURVES_VIEWS}, n=f"{FIRST_ITERATIONS:,}"),
+             help=t("curves.view_help"))
+
+
+def loss_charts(jobs, smoothing: float, log_y: bool, x_axis: str, view: str = "both") -> None:
+    """The whole run and the first 1,000 iterations side by side (``view`` "both"), or one of them full width."""
     series = [loss_series(j) for j in jobs]
-    whole = figures.loss_curves_figure(series, smoothing, log_y, x_axis, title="Loss, whole run")
-    first = figures.loss_curves_figure(
-        series, smoothing, log_y, x_axis, first=FIRST_ITERATIONS, title=f"Loss, first {FIRST_ITERATIONS:,} iterations"
-    )
-    left, right = st.columns(2)
-    left.plotly_chart(whole, key="sgd_curves_whole", config={"displaylogo": False})
-    right.plotly_chart(first, key="sgd_curves_first", config={"displaylogo": False})
+    lecture = state.lecture_mode()
+    charts = []
+    if view in ("both", "whole"):
+        charts.append(("sgd_curves_whole", figures.loss_curves_figure(
+            series, smoothing, log_y, x_axis, title=t("curves.whole"), lecture=lecture)))
+    if view in ("both", "first"):
+        charts.append(("sgd_curves_first", figures.loss_curves_figure(
+            series, smoothing, log_y, x_axis, first=FIRST_ITERATIONS, title=t("curves.first", n=f"{FIRST_ITERATIONS:,}"),
+            lecture=lecture)))
+    for column, (key, fig) in zip(st.columns(len(charts)), charts):
+        column.plotly_chart(fig, key=key, config={"displaylogo": False})
     status = " · ".join(f"{j.name}: {j.status_text()}" for j in jobs)
     st.caption(status)
 
@@ -159,8 +180,8 @@ def choose_run(jobs):
     if ss.get(key) not in ids:
         ss.pop(key, None)
     names = {j.id: j.name for j in jobs}
-    st.selectbox("Run", ids, index=ids.index(selected), key=key, format_func=names.get,
-                 on_change=_remember_run, args=(key,), help="Which of your runs to check for overfitting.")
+    st.selectbox(t("overfit.run"), ids, index=ids.index(selected), key=key, format_func=names.get,
+                 on_change=_remember_run, args=(key,), help=t("overfit.run_help"))
     return state.get_run(ss[state.KEY_OVERFIT_SELECTED])
 
 
@@ -175,12 +196,14 @@ def verdict_box(job) -> None:
 def overfit_panel(job) -> None:
     s = accuracy_series(job)
     verdict_box(job)
+    lecture = state.lecture_mode()
     left, right = st.columns([3, 2])
-    left.plotly_chart(figures.accuracy_figure([s]), key="sgd_overfit_acc", config={"displaylogo": False})
-    right.plotly_chart(figures.gap_figure(s.epoch, s.train_acc, s.test_acc), key="sgd_overfit_gap",
+    left.plotly_chart(figures.accuracy_figure([s], lecture=lecture), key="sgd_overfit_acc",
+                      config={"displaylogo": False})
+    right.plotly_chart(figures.gap_figure(s.epoch, s.train_acc, s.test_acc, lecture=lecture), key="sgd_overfit_gap",
                        config={"displaylogo": False})
-    st.caption(f"{job.name}: {job.status_text()} · trained on {job.run.n_train:,} images, "
-               f"tested on {job.run.n_test:,}.")
+    st.caption(t("overfit.trained_on", name=job.name, status=job.status_text(), n_train=f"{job.run.n_train:,}",
+                 n_test=f"{job.run.n_test:,}"))
 
 
 def book_and_overfit_jobs(jobs):
@@ -196,8 +219,7 @@ def comparison_panel(jobs) -> None:
         return
     fig = figures.accuracy_figure(
         [accuracy_series(j) for j in shown], x_axis="iteration", shade_gap=False,
-        title="The book's run and the overfitting experiment",
+        title=t("overfit.compare_title"), lecture=state.lecture_mode(),
     )
     st.plotly_chart(fig, key="sgd_overfit_compare", config={"displaylogo": False})
-    st.caption("Solid: accuracy on the training images; dashed: on the 10,000 test images. With 300 images the "
-               "training accuracy reaches 100% while the test accuracy stalls far below the book's run.")
+    st.caption(t("overfit.compare_caption"))

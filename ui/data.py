@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from nn import mnist
+from ui.i18n import t
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class DataStore:
                 settings.data_dir, settings.cache_dir, allow_download=False, allow_embedded=True
             )
         except mnist.MnistError as exc:  # a bad MNIST_DIR: say so, and carry on with the sample
-            self.error = f"MNIST_DIR could not be used: {exc}"
+            self.error = f"MNIST_DIR could not be used: {exc}"  # process-wide: English, see i18n.translate_core
             data = mnist.load_embedded()
         self._data = data
         if data.is_full:
@@ -158,5 +159,6 @@ def current_data() -> mnist.MnistData:
 
 def dataset_summary(data: mnist.MnistData) -> str:
     """Short text for the sidebar, e.g. ``Full MNIST · 60,000 train + 10,000 test``."""
-    what = "Full MNIST" if data.is_full else ("Offline sample" if data.source == "embedded" else "MNIST-format data")
-    return f"{what} · {data.n_train:,} train + {data.n_test:,} test"
+    what = t("sidebar.full_mnist") if data.is_full else (
+        t("sidebar.offline_sample") if data.source == "embedded" else t("sidebar.mnist_format"))
+    return t("sidebar.summary", what=what, n_train=f"{data.n_train:,}", n_test=f"{data.n_test:,}")

@@ -16,6 +16,7 @@ import streamlit as st
 from nn.preprocess import MNIST_SIDE, preprocess_drawing, rasterize_strokes
 from nn.two_layer_net import TwoLayerNet
 from ui import canvas, models, state
+from ui.i18n import t
 
 #: Below this confidence the page also names the runner-up: the network is torn.
 UNSURE = 0.6
@@ -64,24 +65,24 @@ def read_digit(net: TwoLayerNet, inputs: np.ndarray) -> Reading:
 
 def verdict_text(reading: Reading) -> str:
     """"It reads **7** (93% sure)", naming the runner-up when the network is unsure."""
-    text = f"It reads **{reading.digit}** ({reading.confidence:.0%} sure)"
+    text = t("draw.reads", digit=reading.digit, confidence=f"{reading.confidence:.0%}")
     if reading.confidence < UNSURE:
         second = reading.runner_up
-        text += f" — or perhaps {second} ({reading.probs[second]:.0%})"
+        text += t("draw.perhaps", digit=second, p=f"{reading.probs[second]:.0%}")
     return text
 
 
-def preview_figure(inputs: np.ndarray, title: str = "Its input: 28 × 28", height: int = 300) -> go.Figure:
+def preview_figure(inputs: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
     """The 784 inputs as the 28 × 28 image they are, one square per pixel, white ink on black."""
     img = np.asarray(inputs, dtype=float).reshape(MNIST_SIDE, MNIST_SIDE)
     fig = go.Figure(
         go.Heatmap(
             z=img, zmin=0, zmax=1, colorscale="gray", showscale=False,
-            hovertemplate="row %{y}, column %{x}<br>input %{z:.2f}<extra></extra>",
+            hovertemplate=t("draw.hover_pixel") + "<extra></extra>",
         )
     )
     fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        title={"text": t("draw.input_title") if title is None else title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         font=_FONT, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="black",
     )
     fig.update_xaxes(visible=False, range=[-0.5, MNIST_SIDE - 0.5], constrain="domain")
@@ -90,7 +91,7 @@ def preview_figure(inputs: np.ndarray, title: str = "Its input: 28 × 28", heigh
 
 
 def probability_figure(
-    probs: np.ndarray, true_label: int | None = None, title: str = "Probability of each digit", height: int = 300
+    probs: np.ndarray, true_label: int | None = None, title: str | None = None, height: int = 300
 ) -> go.Figure:
     """The 10 softmax outputs as bars; the top digit stands out (and the true label, when known, is marked)."""
     probs = np.asarray(probs, dtype=float).reshape(10)
@@ -102,16 +103,16 @@ def probability_figure(
         go.Bar(
             x=list(range(10)), y=probs, marker_color=colours,
             text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs], textposition="outside", cliponaxis=False,
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+            hovertemplate=t("draw.hover_digit") + "<extra></extra>",
         )
     )
     fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        title={"text": t("draw.probability_title") if title is None else title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         template="plotly_white", font=_FONT, height=height, margin={"l": 50, "r": 10, "t": 40, "b": 45},
         showlegend=False, bargap=0.25, uniformtext={"minsize": 12, "mode": "show"},
     )
-    fig.update_xaxes(title_text="digit", tickmode="array", tickvals=list(range(10)), showline=True, linecolor="#888")
-    fig.update_yaxes(title_text="probability", range=[0, 1.12], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1])
+    fig.update_xaxes(title_text=t("draw.digit"), tickmode="array", tickvals=list(range(10)), showline=True, linecolor="#888")
+    fig.update_yaxes(title_text=t("draw.probability"), range=[0, 1.12], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1])
     return fig
 
 
@@ -122,14 +123,14 @@ def hidden_figure(hidden: np.ndarray, height: int = 150) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=h, x=units, zmin=0, zmax=1, colorscale="Viridis", xgap=1,
-            colorbar={"title": {"text": "activation", "side": "right"}, "thickness": 12, "len": 1.2},
-            hovertemplate="hidden unit %{x}: %{z:.2f}<extra></extra>",
+            colorbar={"title": {"text": t("draw.activation"), "side": "right"}, "thickness": 12, "len": 1.2},
+            hovertemplate=t("draw.hover_unit") + "<extra></extra>",
         )
     )
     fig.update_layout(
         font=_FONT, height=height, margin={"l": 10, "r": 10, "t": 10, "b": 45}, plot_bgcolor="white",
     )
-    fig.update_xaxes(title_text=f"hidden unit (1–{h.shape[1]})", showgrid=False, zeroline=False)
+    fig.update_xaxes(title_text=t("draw.hidden_axis", n=h.shape[1]), showgrid=False, zeroline=False)
     fig.update_yaxes(visible=False)
     return fig
 
@@ -142,8 +143,8 @@ def hidden_figure(hidden: np.ndarray, height: int = 150) -> go.Figure:
 
 def model_picker() -> models.ModelChoice | None:
     return models.model_picker(
-        state.KEY_DRAW_MODEL, label="Model", caption="Reading with ", empty="No model to read digits with",
-        help="The runs you trained in this session, or the pretrained model shipped with SGD Lab.",
+        state.KEY_DRAW_MODEL, label=t("draw.model"), caption=t("draw.reading_with"), empty=t("draw.no_model"),
+        help=t("draw.model_help"),
     )
 
 
@@ -153,15 +154,15 @@ def drawing_section(model_key) -> None:
     left, right = st.columns([1.25, 2.35], gap="medium")
     with left:
         strokes = canvas.digit_canvas(state.KEY_DRAW_CANVAS)
-        st.caption("Draw one digit, big, in the middle. It is read each time you lift the pen.")
+        st.caption(t("draw.canvas_caption"))
     inputs = drawing_input(strokes)
     net = models.network_for(model_key)
     if inputs is None or net is None:
         with right:
             if net is None:
-                st.warning("This model has no weights any more: pick another one above.")
+                st.warning(t("draw.no_weights"))
             else:
-                st.info("**Draw a digit** on the black square: the network's reading appears here.")
+                st.info(t("draw.draw_first"))
         return
     reading = read_digit(net, inputs)
     with right:
@@ -171,12 +172,9 @@ def drawing_section(model_key) -> None:
     with verdict:
         st.markdown(f"### {verdict_text(reading)}")
         st.plotly_chart(probability_figure(reading.probs), key="sgd_draw_probs", config={"displayModeBar": False})
-    st.markdown("**A glimpse inside:** the hidden units' activations for this drawing")
+    st.markdown(t("draw.glimpse"))
     st.plotly_chart(hidden_figure(reading.hidden), key="sgd_draw_hidden", config={"displayModeBar": False})
-    st.caption(
-        "Each cell is one hidden unit: σ(x·W1 + b1) for your 784 pixels. The output layer weighs these "
-        f"{reading.hidden.size} numbers to score each digit."
-    )
+    st.caption(t("draw.glimpse_caption", n=reading.hidden.size))
 
 
 def _show_test_digit(n_test: int) -> None:
@@ -186,11 +184,10 @@ def _show_test_digit(n_test: int) -> None:
 def test_digit_section(model_key) -> None:
     from ui import data as ui_data
 
-    st.subheader("Show me a test digit")
+    st.subheader(t("draw.test_title"))
     data = ui_data.current_data()
-    st.caption(f"A random image from the {data.n_test:,} test images ({ui_data.dataset_summary(data)}), never "
-               "seen in training: does the network read it right?")
-    st.button("Show me a test digit", key=state.KEY_DRAW_TEST_BUTTON, on_click=_show_test_digit, args=(data.n_test,))
+    st.caption(t("draw.test_caption", n=f"{data.n_test:,}", summary=ui_data.dataset_summary(data)))
+    st.button(t("draw.test_button"), key=state.KEY_DRAW_TEST_BUTTON, on_click=_show_test_digit, args=(data.n_test,))
     index = state.draw_test_index()
     net = models.network_for(model_key)
     if index is None or net is None or not 0 <= index < data.n_test:
@@ -201,13 +198,13 @@ def test_digit_section(model_key) -> None:
     left, right = st.columns([1, 1.35], gap="medium")
     with left:
         st.plotly_chart(
-            preview_figure(image, title=f"Test image #{index:,}"), key="sgd_draw_test_preview",
+            preview_figure(image, title=t("draw.test_image", index=f"{index:,}")), key="sgd_draw_test_preview",
             config={"displayModeBar": False},
         )
     with right:
-        right_or_wrong = ":green[**right**]" if reading.digit == label else ":red[**wrong**]"
-        st.markdown(f"**Label {label}** · the network says **{reading.digit}** ({reading.confidence:.0%}) · "
-                    f"{right_or_wrong}")
+        right_or_wrong = t("draw.right") if reading.digit == label else t("draw.wrong")
+        st.markdown(t("draw.label_says", label=label, digit=reading.digit, confidence=f"{reading.confidence:.0%}",
+                      verdict=right_or_wrong))
         st.plotly_chart(
             probability_figure(reading.probs, true_label=label), key="sgd_draw_test_probs",
             config={"displayModeBar": False},
@@ -215,7 +212,7 @@ def test_digit_section(model_key) -> None:
 
 
 def render() -> None:
-    st.title("Draw a digit")
+    st.title(t("draw.title"))
     choice = model_picker()
     if choice is None:
         return

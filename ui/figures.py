@@ -1,7 +1,8 @@
 """Plotly figure builders: data in, figure out. No Streamlit; tested in tests/test_figures.py.
 
 Every figure names its axes with units, has a legend when it shows more than one thing, and a range that
-shows the data (a chart that renders but tells nothing is a bug).
+shows the data (a chart that renders but tells nothing is a bug). Texts come from ``ui.i18n.t`` (English outside
+a Streamlit run); ``lecture=True`` sizes a figure for a projector (taller, larger type).
 """
 
 from __future__ import annotations
@@ -11,23 +12,30 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.i18n import t
+
 #: Colours that stay distinct on a projector and for the common colour-vision deficiencies (Okabe-Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 TRAIN_DASH, TEST_DASH = "solid", "dash"
 MAX_POINTS = 2000
 FONT_SIZE = 16
+#: Lecture mode: larger type, and charts as tall as a 1280 × 720 projector shows below a page's title.
+LECTURE_FONT_SIZE = 22
+LECTURE_HEIGHT = 520
 
 
 def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 420) -> go.Figure:
+def _base_layout(
+    fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 420, lecture: bool = False
+) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left"},
         template="plotly_white",
-        font={"size": FONT_SIZE},
-        height=height,
+        font={"size": LECTURE_FONT_SIZE if lecture else FONT_SIZE},
+        height=max(height, LECTURE_HEIGHT) if lecture else height,
         margin={"l": 80, "r": 20, "t": 60, "b": 60},
         # below the plot, left-aligned: long run names flow onto more rows instead of being cut off
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0},
@@ -106,7 +114,8 @@ def _loss_range(ys: list[np.ndarray], log_y: bool) -> list[float] | None:
 
 
 def live_loss_figure(
-    losses: np.ndarray, iterations_done: int, total_iters: int, name: str = "", max_points: int = MAX_POINTS
+    losses: np.ndarray, iterations_done: int, total_iters: int, name: str = "", max_points: int = MAX_POINTS,
+    lecture: bool = False,
 ) -> go.Figure:
     """The loss curve of a run in progress; the x axis spans the whole planned run so the curve grows."""
     n = int(iterations_done)
@@ -114,12 +123,12 @@ def live_loss_figure(
     xs, ys = downsample_minmax(x, np.asarray(losses[:n], dtype=float), max_points)
     fig = go.Figure(
         go.Scatter(
-            x=xs, y=ys, mode="lines", name=name or "loss", line={"color": PALETTE[0], "width": 1.5},
-            hovertemplate="iteration %{x:,}<br>loss %{y:.3f}<extra></extra>",
+            x=xs, y=ys, mode="lines", name=name or t("figures.loss"), line={"color": PALETTE[0], "width": 1.5},
+            hovertemplate=t("figures.hover_loss") + "<extra></extra>",
         )
     )
-    title = "Loss on each mini-batch" if n else "Loss on each mini-batch (waiting for the first iteration)"
-    _base_layout(fig, title, "iteration (SGD steps)", "loss (cross-entropy)", height=380)
+    title = t("figures.live_title") if n else t("figures.live_waiting")
+    _base_layout(fig, title, t("figures.x_iteration"), t("figures.y_loss"), height=380, lecture=lecture)
     fig.update_xaxes(range=[0, max(total_iters, 1)])
     y_range = _loss_range([ys], log_y=False) if n else [0, 2.5]
     fig.update_yaxes(range=y_range)
@@ -133,8 +142,9 @@ def loss_curves_figure(
     log_y: bool = False,
     x_axis: str = "iteration",
     first: int | None = None,
-    title: str = "Loss on each mini-batch",
+    title: str | None = None,
     max_points: int = MAX_POINTS,
+    lecture: bool = False,
 ) -> go.Figure:
     """Several runs' loss overlaid: the raw curve faint, its EMA-smoothed curve bold, one colour per run.
 
@@ -160,7 +170,7 @@ def loss_curves_figure(
         if smoothing > 0:
             fig.add_trace(
                 go.Scatter(
-                    x=xr, y=yr, mode="lines", name=f"{s.name} (raw)", legendgroup=s.name, showlegend=False,
+                    x=xr, y=yr, mode="lines", name=t("figures.raw", name=s.name), legendgroup=s.name, showlegend=False,
                     line={"color": s.colour, "width": 1}, opacity=0.25, hoverinfo="skip",
                 )
             )
@@ -171,12 +181,13 @@ def loss_curves_figure(
             go.Scatter(
                 x=xs, y=ys, mode="lines", name=s.name, legendgroup=s.name,
                 line={"color": s.colour, "width": 2.5},
-                hovertemplate=f"{x_axis} {hover}<br>loss %{{y:.3f}}<extra>{s.name}</extra>",
+                hovertemplate=f"{t('figures.' + x_axis)} {hover}<br>{t('figures.loss')} %{{y:.3f}}"
+                f"<extra>{s.name}</extra>",
             )
         )
-    x_title = "iteration (SGD steps)" if x_axis == "iteration" else "epoch (passes over the training images)"
-    y_title = "loss (cross-entropy, log scale)" if log_y else "loss (cross-entropy)"
-    _base_layout(fig, title, x_title, y_title)
+    x_title = t("figures.x_iteration") if x_axis == "iteration" else t("figures.x_epoch")
+    y_title = t("figures.y_loss_log") if log_y else t("figures.y_loss")
+    _base_layout(fig, t("figures.live_title") if title is None else title, x_title, y_title, lecture=lecture)
     fig.update_layout(hovermode="closest", showlegend=True)
     if log_y:
         fig.update_yaxes(type="log")
@@ -186,7 +197,7 @@ def loss_curves_figure(
     if first is not None and x_axis == "iteration":
         fig.update_xaxes(range=[0, first])
     if not shown:
-        fig.add_annotation(text="No loss recorded yet: start a run on the Train page", showarrow=False,
+        fig.add_annotation(text=t("figures.no_loss"), showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5, font={"size": FONT_SIZE + 2})
     return fig
 
@@ -216,7 +227,8 @@ def accuracy_figure(
     x_axis: str = "epoch",
     shade_gap: bool = True,
     mark_best: bool = True,
-    title: str = "Accuracy on the training and test images",
+    title: str | None = None,
+    lecture: bool = False,
 ) -> go.Figure:
     """Train (solid) and test (dashed) accuracy per measurement for one or several runs; for a single run
     the gap between them is shaded; each run's best test accuracy is marked with a star."""
@@ -235,55 +247,61 @@ def accuracy_figure(
         fmt = "%{x:,.2f}" if x_axis == "epoch" else "%{x:,}"
         fig.add_trace(
             go.Scatter(
-                x=x, y=train, mode="lines+markers", name=f"{prefix}train", legendgroup=s.name,
+                x=x, y=train, mode="lines+markers", name=f"{prefix}{t('figures.train')}", legendgroup=s.name,
                 line={"color": s.colour, "width": 3, "dash": TRAIN_DASH}, marker={"size": 6},
-                hovertemplate=f"{x_axis} {fmt}<br>train %{{y:.2f}}%<extra>{s.name}</extra>",
+                hovertemplate=f"{t('figures.' + x_axis)} {fmt}<br>{t('figures.train')} %{{y:.2f}}%"
+                f"<extra>{s.name}</extra>",
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=x, y=test, mode="lines+markers", name=f"{prefix}test", legendgroup=s.name,
+                x=x, y=test, mode="lines+markers", name=f"{prefix}{t('figures.test')}", legendgroup=s.name,
                 line={"color": s.colour, "width": 3, "dash": TEST_DASH}, marker={"size": 6, "symbol": "square"},
                 fill="tonexty" if shade_gap and len(series) == 1 else None,
                 fillcolor="rgba(213, 94, 0, 0.15)",
-                hovertemplate=f"{x_axis} {fmt}<br>test %{{y:.2f}}%<extra>{s.name}</extra>",
+                hovertemplate=f"{t('figures.' + x_axis)} {fmt}<br>{t('figures.test')} %{{y:.2f}}%"
+                f"<extra>{s.name}</extra>",
             )
         )
         if mark_best:
             best = int(np.nanargmax(test))
             fig.add_trace(
                 go.Scatter(
-                    x=[x[best]], y=[test[best]], mode="markers", name=f"{prefix}best test {test[best]:.1f}%",
+                    x=[x[best]], y=[test[best]], mode="markers",
+                    name=prefix + t("figures.best_test", acc=f"{test[best]:.1f}"),
                     legendgroup=s.name,
                     marker={"symbol": "star", "size": 18, "color": "#E69F00", "line": {"color": "#000", "width": 1}},
-                    hovertemplate=f"best test accuracy<br>{x_axis} {fmt}<br>%{{y:.2f}}%<extra>{s.name}</extra>",
+                    hovertemplate=f"{t('figures.best_test_hover')}<br>{t('figures.' + x_axis)} {fmt}<br>"
+                    f"%{{y:.2f}}%<extra>{s.name}</extra>",
                 )
             )
-    x_title = "epoch (passes over the training images)" if x_axis == "epoch" else "iteration (SGD steps)"
-    _base_layout(fig, title, x_title, "accuracy (%)")
+    x_title = t("figures.x_epoch") if x_axis == "epoch" else t("figures.x_iteration")
+    _base_layout(fig, t("figures.accuracy_title") if title is None else title, x_title, t("figures.y_accuracy"),
+                 lecture=lecture)
     fig.update_yaxes(range=_acc_range(values), ticksuffix="%")
     fig.update_layout(hovermode="closest")
     if not values:
-        fig.add_annotation(text="No accuracy measured yet", showarrow=False, xref="paper", yref="paper",
+        fig.add_annotation(text=t("figures.no_accuracy"), showarrow=False, xref="paper", yref="paper",
                            x=0.5, y=0.5, font={"size": FONT_SIZE + 2})
     return fig
 
 
-def gap_figure(epoch: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, colour_: str = PALETTE[1]) -> go.Figure:
+def gap_figure(
+    epoch: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, colour_: str = PALETTE[1], lecture: bool = False
+) -> go.Figure:
     """The gap train - test in percentage points at each measurement."""
     gap = 100 * (np.asarray(train_acc, dtype=float) - np.asarray(test_acc, dtype=float))
     x = np.asarray(epoch, dtype=float)
-    hover = "epoch %{x:,.2f}<br>gap %{y:.2f} pp<extra></extra>"
+    hover = f"{t('figures.epoch')} %{{x:,.2f}}<br>{t('figures.gap_hover')} %{{y:.2f}} {t('figures.pp')}<extra></extra>"
     if len(gap) <= 40:  # a few epochs (the book's 17): one bar each
-        trace = go.Bar(x=x, y=gap, marker={"color": colour_}, name="train − test", hovertemplate=hover)
+        trace = go.Bar(x=x, y=gap, marker={"color": colour_}, name=t("figures.gap_name"), hovertemplate=hover)
     else:  # hundreds of epochs (the overfitting experiment): bars would be hairlines, draw an area
         trace = go.Scatter(x=x, y=gap, mode="lines", fill="tozeroy", line={"color": colour_, "width": 2},
-                           name="train − test", hovertemplate=hover)
+                           name=t("figures.gap_name"), hovertemplate=hover)
     fig = go.Figure(trace)
-    _base_layout(fig, "Gap: train − test accuracy", "epoch (passes over the training images)",
-                 "gap (percentage points)", height=420)
+    _base_layout(fig, t("figures.gap_title"), t("figures.x_epoch"), t("figures.y_gap"), height=420, lecture=lecture)
     top = max(2.0, float(np.nanmax(gap)) * 1.15) if len(gap) else 2.0
     bottom = min(0.0, float(np.nanmin(gap)) * 1.15) if len(gap) else 0.0
-    fig.update_yaxes(range=[bottom, top], ticksuffix=" pp")
+    fig.update_yaxes(range=[bottom, top], ticksuffix=" " + t("figures.pp"))
     fig.update_layout(showlegend=False, hovermode="closest")
     return fig

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nn.prepare import check_loaded
 from ui import data as ui_data, state
+from ui.models import pretrained
+from ui.i18n import t, translate_core
 
 DOWNLOAD_POLL_SECONDS = 0.5
 
-STEPS = (
-    ("STEP 1", "Mini-batch", "Draw 100 images at random from the 60,000 training images."),
-    ("STEP 2", "Gradient", "Compute the gradient of the loss with respect to each weight (backpropagation)."),
-    ("STEP 3", "Update", "Step each weight a little against its gradient: W ← W − 0.1 · ∂L/∂W."),
-)
+STEPS = (1, 2, 3)  # home.step<n>_name, home.step<n>_text
 
 
 def sgd_steps() -> None:
-    st.subheader("SGD in three steps, repeated 10,000 times")
-    for column, (step, name, text) in zip(st.columns(3), STEPS):
+    st.subheader(t("home.steps_title"))
+    for column, n in zip(st.columns(3), STEPS):
         with column.container(border=True):
-            st.markdown(f"**{step} · {name}**")
-            st.write(text)
-    st.caption(
-        "Once per epoch (one pass's worth of images: 600 steps) the accuracy on all training and all test "
-        "images is recorded, to check that the network learns digits rather than memorising its examples."
-    )
+            st.markdown(f"**{t('home.step', n=n)} · {t(f'home.step{n}_name')}**")
+            st.write(t(f"home.step{n}_text"))
+    st.caption(t("home.epoch_caption"))
 
 
 def _retry() -> None:
@@ -32,10 +28,10 @@ def _retry() -> None:
 
 
 def dataset_panel() -> None:
-    st.subheader("Data")
+    st.subheader(t("home.data_title"))
     store = ui_data.ensure_download()
     if store.error:
-        st.error(store.error)
+        st.error(translate_core(store.error))
     status = store.status
 
     @st.fragment(run_every=DOWNLOAD_POLL_SECONDS if status.state == "running" else None)
@@ -43,18 +39,19 @@ def dataset_panel() -> None:
         s = ui_data.store()
         data, current = s.data, s.status
         if data.is_full:
-            st.success(f"Loaded: {data.describe()}.")
+            st.success(t("home.loaded_full", what=translate_core(data.describe())))
         else:
-            st.info(f"Loaded: {data.describe()}. Runs work on it right away; accuracies are a little lower.")
+            st.info(t("home.loaded_sample", what=translate_core(data.describe())))
         if current.state == "running":
             name = f" — {current.file_name}" if current.file_name else ""
-            st.progress(current.fraction, text=f"Downloading full MNIST (about 11 MB){name}: {current.fraction:.0%}")
-            st.caption("New runs use full MNIST as soon as the download ends; runs already going keep their data.")
+            st.progress(current.fraction, text=t("home.downloading", name=name, fraction=f"{current.fraction:.0%}"))
+            st.caption(t("home.download_caption"))
         elif current.state == "failed":
-            st.warning(f"Full MNIST could not be downloaded: {current.error}")
-            st.button("Try the download again", key=state.KEY_RETRY_DOWNLOAD, on_click=_retry)
+            st.warning(t("home.download_failed", error=current.error))
+            st.button(t("home.retry"), key=state.KEY_RETRY_DOWNLOAD, on_click=_retry)
         elif current.state == "off" and not data.is_full:
-            st.caption("Downloads are switched off here (SGDLAB_OFFLINE or MNIST_DIR is set).")
+            st.caption(t("home.downloads_off"))
+        offline_readiness(data, s.settings.cache_dir, current.state)
         if status.state == "running" and current.state != "running":
             st.rerun()
 
@@ -62,14 +59,28 @@ def dataset_panel() -> None:
 
 
 def next_steps() -> None:
-    st.subheader("Where next")
+    st.subheader(t("home.next_title"))
     c1, c2, c3 = st.columns(3)
     with c1.container(border=True):
-        st.page_link("pages/train.py", label="**Train** a network", icon=":material/model_training:")
-        st.caption("Pick the book's settings or a preset, press Start, watch the loss fall.")
+        st.page_link("pages/train.py", label=t("home.next_train"), icon=":material/model_training:")
+        st.caption(t("home.next_train_caption"))
     with c2.container(border=True):
-        st.page_link("pages/loss_curves.py", label="Compare **loss curves**", icon=":material/show_chart:")
-        st.caption("Overlay runs, smooth them, look at the first 1,000 iterations.")
+        st.page_link("pages/loss_curves.py", label=t("home.next_curves"), icon=":material/show_chart:")
+        st.caption(t("home.next_curves_caption"))
     with c3.container(border=True):
-        st.page_link("pages/overfitting.py", label="**Overfitting** check", icon=":material/troubleshoot:")
-        st.caption("Train vs test accuracy per epoch, and a plain verdict.")
+        st.page_link("pages/overfitting.py", label=t("home.next_overfit"), icon=":material/troubleshoot:")
+        st.caption(t("home.next_overfit_caption"))
+
+
+def offline_readiness(data, cache_dir, download_state: str) -> None:
+    """Says plainly whether the lab can run without a network: full MNIST on disk and the pretrained model."""
+    mnist_check = check_loaded(data, cache_dir)
+    model, problem = pretrained()
+    if mnist_check.ok and model is not None:
+        st.success(t("prepare.ready"), icon=":material/wifi_off:")
+        return
+    missing = [] if mnist_check.ok else [t("prepare.missing_mnist" if not data.is_full else "prepare.not_cached")]
+    if model is None:
+        missing.append(t("prepare.missing_model", detail=problem))
+    hint = t("prepare.downloading") if download_state == "running" else t("prepare.hint")
+    st.warning("\n".join([t("prepare.not_ready"), *(f"- {m}" for m in missing), "", hint]), icon=":material/wifi:")

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.i18n import t
+
 SIDE = 28
 #: Diverging, colour-blind safe: blue for negative, white at 0, red for positive.
 DIVERGING = "RdBu_r"
@@ -72,15 +74,16 @@ def gradient_heatmaps(numerical: np.ndarray, backprop: np.ndarray, unit: int, he
     limit, diff_limit = symmetric_limit(num, bp), symmetric_limit(diff)
     fig = make_subplots(
         rows=1, cols=3, horizontal_spacing=0.11,
-        subplot_titles=("numerical (central differences)", "backpropagation", "numerical − backprop"),
+        subplot_titles=(t("inside_figures.grad_numerical"), t("inside_figures.grad_backprop"),
+                        t("inside_figures.grad_difference")),
     )
-    hover = "row %{y}, column %{x}<br>%{z:.3e}<extra>%{fullData.name}</extra>"
+    hover = t("inside_figures.hover_pixel") + "<br>%{z:.3e}<extra>%{fullData.name}</extra>"
     for col, (name, z, axis) in enumerate(
         (("numerical", num, "coloraxis"), ("backprop", bp, "coloraxis"), ("difference", diff, "coloraxis2")), 1
     ):
         fig.add_trace(go.Heatmap(z=z, name=name, coloraxis=axis, hovertemplate=hover), row=1, col=col)
     fig.update_layout(
-        title=_title(f"Gradient of the loss for hidden unit {unit + 1}'s 784 input weights (W1 column {unit + 1})"),
+        title=_title(t("inside_figures.grad_title", unit=unit + 1)),
         font=FONT, height=height, margin={"l": 10, "r": 10, "t": 80, "b": 10}, plot_bgcolor="white",
         coloraxis={"colorscale": DIVERGING, "cmin": -limit, "cmax": limit, "cmid": 0,
                    "colorbar": {"x": 0.655, "len": 1.0, "thickness": 12,
@@ -112,7 +115,7 @@ def weight_images(W1: np.ndarray, per_unit: bool = False) -> np.ndarray:
 
 def weight_grid_figure(
     W1: np.ndarray,
-    title: str = "What each hidden unit looks for: its 784 input weights (a column of W1) as a 28 × 28 image",
+    title: str | None = None,
     per_unit: bool = False,
     limit: float | None = None,
     cols: int = 10,
@@ -134,13 +137,15 @@ def weight_grid_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z, customdata=np.dstack([unit, weight]), colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0,
-            colorbar={"title": {"text": "weight / its max" if per_unit else "weight"}, "thickness": 14, "len": 0.9},
-            hovertemplate="hidden unit %{customdata[0]:.0f}<br>weight %{customdata[1]:.4f}<extra></extra>",
+            colorbar={"title": {"text": t("inside_figures.weight_of_max" if per_unit else "inside_figures.weight")},
+                      "thickness": 14, "len": 0.9},
+            hovertemplate=t("inside_figures.hover_unit") + "<extra></extra>",
             hoverongaps=False,
         )
     )
     fig.update_layout(
-        title=_title(title), font=FONT, height=height or 70 + 75 * rows,
+        title=_title(t("inside_figures.weights_title") if title is None else title), font=FONT,
+        height=height or 70 + 75 * rows,
         margin={"l": 10, "r": 10, "t": 50, "b": 10}, plot_bgcolor="white",
     )
     _square_axes(fig)
@@ -153,18 +158,20 @@ def unit_detail_figure(w_in: np.ndarray, w_out: np.ndarray, unit: int, height: i
     votes = np.asarray(w_out, dtype=np.float64).reshape(-1)
     limit = symmetric_limit(img)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.12,
-                        subplot_titles=(f"unit {unit + 1}: input weights", f"unit {unit + 1}: votes for each digit"))
+                        subplot_titles=(t("inside_figures.unit_inputs", unit=unit + 1),
+                                        t("inside_figures.unit_votes", unit=unit + 1)))
     fig.add_trace(go.Heatmap(z=img, colorscale=DIVERGING, zmin=-limit, zmax=limit, zmid=0, showscale=False,
-                             hovertemplate="row %{y}, column %{x}<br>weight %{z:.4f}<extra></extra>"), row=1, col=1)
+                             hovertemplate=t("inside_figures.hover_weight") + "<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=list(range(len(votes))), y=votes,
                          marker_color=["#D55E00" if v > 0 else "#0072B2" for v in votes],
-                         hovertemplate="digit %{x}: weight %{y:.3f}<extra></extra>"), row=1, col=2)
+                         hovertemplate=t("inside_figures.hover_vote") + "<extra></extra>"), row=1, col=2)
     fig.update_layout(font=FONT, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 50}, showlegend=False,
                       plot_bgcolor="white")
     fig.update_xaxes(visible=False, constrain="domain", row=1, col=1)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", row=1, col=1)
-    fig.update_xaxes(title_text="digit", tickmode="array", tickvals=list(range(len(votes))), row=1, col=2)
-    fig.update_yaxes(title_text="weight in W2", zeroline=True, zerolinecolor="#888", row=1, col=2)
+    fig.update_xaxes(title_text=t("inside_figures.digit"), tickmode="array", tickvals=list(range(len(votes))),
+                     row=1, col=2)
+    fig.update_yaxes(title_text=t("inside_figures.weight_w2"), zeroline=True, zerolinecolor="#888", row=1, col=2)
     for annotation in fig.layout.annotations:
         annotation.font = {"size": 14}
     return fig
@@ -192,13 +199,13 @@ def confusion_figure(
     else:
         text = [[f"{v:,}" if v else "" for v in row] for row in counts]
     digits = list(range(k))
-    hover = ("true %{y} → predicted %{x}<br>%{customdata[0]:,} images (%{customdata[1]:.1%} of the %{y}s)"
-             "<extra></extra>")
+    hover = t("inside_figures.hover_cell") + "<extra></extra>"
     fig = go.Figure(
         go.Heatmap(
             z=z, x=digits, y=digits, text=text, texttemplate="%{text}", textfont={"size": 13},
             colorscale="Blues", zmin=0, zmax=top, xgap=1, ygap=1, hoverinfo="skip",
-            colorbar={"title": {"text": "share of the row" if normalised else "images"}, "thickness": 14,
+            colorbar={"title": {"text": t("inside_figures.share_of_row" if normalised else "inside_figures.images")},
+                      "thickness": 14,
                       **({"tickformat": ".0%"} if normalised else {})},
         )
     )
@@ -213,17 +220,17 @@ def confusion_figure(
         )
     )
     if highlight is not None:
-        t, p = highlight
-        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+        true, pred = highlight
+        fig.add_shape(type="rect", x0=pred - 0.5, x1=pred + 0.5, y0=true - 0.5, y1=true + 0.5,
                       line={"color": "#D55E00", "width": 3})
     fig.update_layout(
-        title=_title("Confusion matrix: " + ("share of each true digit" if normalised else "test images")),
+        title=_title(t("inside_figures.confusion_share" if normalised else "inside_figures.confusion_counts")),
         font=FONT, height=height, margin={"l": 70, "r": 10, "t": 50, "b": 60}, template="plotly_white",
         clickmode="event+select", dragmode=False,
     )
-    fig.update_xaxes(title_text="predicted digit", tickmode="array", tickvals=digits, side="bottom",
+    fig.update_xaxes(title_text=t("inside_figures.predicted_digit"), tickmode="array", tickvals=digits, side="bottom",
                      showgrid=False, range=[-0.5, k - 0.5], constrain="domain")
-    fig.update_yaxes(title_text="true digit", tickmode="array", tickvals=digits, autorange="reversed",
+    fig.update_yaxes(title_text=t("inside_figures.true_digit"), tickmode="array", tickvals=digits, autorange="reversed",
                      showgrid=False, scaleanchor="x", constrain="domain")
     return fig
 
@@ -240,7 +247,7 @@ def per_digit_figure(accuracy: np.ndarray, overall: float | None = None, height:
             marker_color=["#D55E00" if d == worst else "#0072B2" for d in digits],
             text=[f"{a:.1%}" if np.isfinite(a) else "–" for a in acc], textposition="inside",
             insidetextanchor="start", textfont={"size": 13, "color": "white"},
-            hovertemplate="digit %{y}: %{x:.2%} right<extra></extra>",
+            hovertemplate=t("inside_figures.hover_right") + "<extra></extra>",
         )
     )
     finite = acc[np.isfinite(acc)]
@@ -248,14 +255,15 @@ def per_digit_figure(accuracy: np.ndarray, overall: float | None = None, height:
     left = max(0.0, math.floor((low - 0.05) * 10) / 10)
     if overall is not None and np.isfinite(overall):
         fig.add_vline(x=overall, line={"color": "#444", "dash": "dash", "width": 1.5})
-    title = "Accuracy per digit" + (f" (- - all: {overall:.1%})" if overall is not None else "")
+    title = (t("inside_figures.per_digit_all", acc=f"{overall:.1%}") if overall is not None
+             else t("inside_figures.per_digit"))
     fig.update_layout(
         title=_title(title), font=FONT, height=height, template="plotly_white",
         margin={"l": 60, "r": 15, "t": 50, "b": 55}, showlegend=False, bargap=0.2,
         uniformtext={"minsize": 11, "mode": "show"},
     )
-    fig.update_yaxes(title_text="true digit", tickmode="array", tickvals=digits, autorange="reversed")
-    fig.update_xaxes(title_text="classified right", tickformat=".0%", range=[left, 1.0],
+    fig.update_yaxes(title_text=t("inside_figures.true_digit"), tickmode="array", tickvals=digits, autorange="reversed")
+    fig.update_xaxes(title_text=t("inside_figures.classified_right"), tickformat=".0%", range=[left, 1.0],
                      tickvals=np.round(np.arange(left, 1.0001, 0.05 if left >= 0.7 else 0.1), 2))
     return fig
 
@@ -267,7 +275,7 @@ def gallery_figure(
     confidence: np.ndarray,
     indices: np.ndarray,
     cols: int = 8,
-    title: str = "Misclassified test images",
+    title: str | None = None,
 ) -> go.Figure:
     """Test images in a grid, white ink on black, each captioned "true → predicted, confidence"."""
     images = np.asarray(images, dtype=np.float64).reshape(-1, SIDE, SIDE)
@@ -283,7 +291,7 @@ def gallery_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z, customdata=idx, colorscale="gray", zmin=0, zmax=1, showscale=False, hoverongaps=False,
-            hovertemplate="test image #%{customdata:,.0f}<extra></extra>",
+            hovertemplate=t("inside_figures.hover_image") + "<extra></extra>",
         )
     )
     for i in range(n):
@@ -294,10 +302,11 @@ def gallery_figure(
             font={"size": 13, "color": "#1A1A1A"},
         )
     if n == 0:
-        fig.add_annotation(text="No test images here", showarrow=False, xref="paper", yref="paper", x=0.5,
+        fig.add_annotation(text=t("inside_figures.no_images"), showarrow=False, xref="paper", yref="paper", x=0.5,
                            y=0.5, font={"size": 17})
     fig.update_layout(
-        title=_title(title), font=FONT, height=90 + 118 * max(rows, 1), plot_bgcolor="white",
+        title=_title(t("inside_figures.gallery_title") if title is None else title), font=FONT,
+        height=90 + 118 * max(rows, 1), plot_bgcolor="white",
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     _square_axes(fig)

@@ -14,6 +14,7 @@ import streamlit as st
 from nn.model_file import ModelFile, ModelFileError, load_pretrained
 from nn.two_layer_net import TwoLayerNet
 from ui import state
+from ui.i18n import t
 
 PRETRAINED, FRESH = "pretrained", "fresh"
 _USABLE = ("running", "finished", "stopped")
@@ -42,24 +43,23 @@ def model_choices(include_fresh: bool = False) -> list[ModelChoice]:
         run = job.run
         if run.status in _USABLE and run.iterations_done > 0 and run.params:
             if run.status == "running":
-                detail = f"still training ({run.iterations_done:,} of {run.config.iters:,}): its weights so far"
+                detail = t("models.still_training", done=f"{run.iterations_done:,}", total=f"{run.config.iters:,}")
             else:
                 detail = job.status_text()
-            choices.append(ModelChoice(job.id, f"Run {job.name}", detail))
+            choices.append(ModelChoice(job.id, t("models.run", name=job.name), detail))
     model, _ = pretrained()
     if model is not None:
-        acc = f", test accuracy {model.test_acc:.1%}" if model.test_acc is not None else ""
+        acc = t("models.test_accuracy", acc=f"{model.test_acc:.1%}") if model.test_acc is not None else ""
         choices.append(
             ModelChoice(
                 PRETRAINED,
-                "Pretrained model (shipped with SGD Lab)",
-                f"the book's {'-'.join(map(str, model.sizes))} net trained by scripts/train_pretrained.py: "
-                f"{model.config.label()} on full MNIST{acc}",
+                t("models.pretrained"),
+                t("models.pretrained_detail", sizes="-".join(map(str, model.sizes)), label=model.config.label(),
+                  acc=acc),
             )
         )
     if include_fresh:
-        choices.append(ModelChoice(FRESH, "Fresh untrained network (seeded)",
-                                   "784-50-10, weights drawn from N(0, 0.01²), biases 0: no training yet"))
+        choices.append(ModelChoice(FRESH, t("models.fresh"), t("models.fresh_detail")))
     return choices
 
 
@@ -103,12 +103,12 @@ def model_picker(widget_key: str, *, label: str, help: str, caption: str, empty:
     choices = model_choices(include_fresh)
     if not choices:
         _, problem = pretrained()
-        st.error(f"{empty}: {problem} Train one on the Train page.")
+        st.error(t("models.none", empty=empty, problem=problem))
         return None
     by_key = {c.key: c for c in choices}
     if st.session_state.get(widget_key) not in by_key:
         st.session_state[widget_key] = default_key(choices)
     key = st.selectbox(label, list(by_key), format_func=lambda k: by_key[k].label, key=widget_key, help=help)
     choice = by_key[key]
-    st.caption(f"{caption}**{choice.label}**: {choice.detail}.")
+    st.caption(t("models.choice", caption=caption, label=choice.label, detail=choice.detail))
     return choice

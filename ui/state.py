@@ -225,3 +225,51 @@ def cached(key: str, identity, compute):
     value = compute()
     _state()[key] = {"key": identity, "value": value}
     return value
+
+
+# --- language and lecture mode (ui.i18n, the sidebar) --------------------------------------------------------
+KEY_LANG = "sgd_lang"  # the session's language code: "en" (default) or "ja"; see ui.i18n
+KEY_LECTURE = "sgd_lecture"  # lecture (presentation) mode on/off (not a widget: it outlives page switches)
+KEY_LANG_CONTROL = "sgd_lang_control"  # the sidebar's language segmented control
+KEY_LECTURE_CONTROL = "sgd_lecture_control"  # the sidebar's lecture-mode toggle
+KEY_CURVES_VIEW = "sgd_curves_view"  # loss-curves page radio: "both" charts, the "whole" run or the "first" 1,000
+KEY_SLIDE = "sgd_slide_"  # + slide name: the "Reproduce the slide" buttons (ui.lecture.SLIDES)
+
+PERSISTENT_WIDGETS = PERSISTENT_WIDGETS + (KEY_CURVES_VIEW,)
+
+
+def _script_state() -> Any:
+    """``st.session_state`` inside a Streamlit run, else None (so ``ui.i18n.t`` works in plain tests too)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # pragma: no cover
+        return _state()
+    return _state() if get_script_run_ctx(suppress_warning=True) is not None else None
+
+
+def language() -> str:
+    ss = _script_state()
+    return "en" if ss is None else ss.get(KEY_LANG, "en")
+
+
+def set_language(code: str) -> None:
+    _state()[KEY_LANG] = code
+
+
+def lecture_mode() -> bool:
+    ss = _script_state()
+    return False if ss is None else bool(ss.get(KEY_LECTURE, False))
+
+
+def set_lecture_mode(on: bool) -> None:
+    _state()[KEY_LECTURE] = bool(on)
+
+
+# --- links and model files (ui.link_view, ui.model_files) ----------------------------------------------------
+KEY_LINK_SEEN = "sgd_link_seen"  # the URL's known parameters as last read or written (to spot a changed URL)
+KEY_LINK_NOTICES = "sgd_link_notices"  # [ui.links.Notice]: bad values of the link just opened
+KEY_UPLOAD = "sgd_model_upload"  # file uploader of a saved run (Train page)
+KEY_UPLOADED = "sgd_model_uploaded"  # {file digest: job id} of the files already added (a rerun adds none twice)
+KEY_UPLOAD_ERROR = "sgd_model_upload_error"  # (file name, one-line fault) of the last bad upload
+KEY_DOWNLOAD_RUN = "sgd_model_download_run"  # selectbox: the run to save as a file
+KEY_DOWNLOAD = "sgd_model_download"  # its download button

@@ -6,6 +6,7 @@ it inside a fragment that reruns a few times a second while the run trains.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,9 +15,11 @@ import streamlit as st
 
 from nn.train import GRADIENT_METHODS, TrainConfig
 from ui import analysis, data as ui_data, figures, runner, state
+from ui.i18n import label_func, t, translate_core
 
 # -- presets -------------------------------------------------------------------------------------------------
 
+# the preset names are their ids (kept in session state and links); PRESET_LABELS says them in the language
 BOOK = "Book §4.5 (10,000 iterations)"
 QUICK = "Quick look (1,000 iterations)"
 OVERFIT = "Overfit on purpose (300 training images)"
@@ -30,10 +33,13 @@ PRESETS: dict[str, TrainConfig] = {
     OVERFIT: TrainConfig(iters=1_500, train_size=300),
 }
 
-GRADIENT_LABELS = {
-    "backprop": "Backpropagation (fast)",
-    "numerical": "Numerical, fast version",
-    "numerical-plain": "Numerical, book's loop (slow!)",
+PRESET_LABELS = {BOOK: "train.preset_book", QUICK: "train.preset_quick", OVERFIT: "train.preset_overfit",
+                 CUSTOM: "train.preset_custom"}  # i18n keys
+
+GRADIENT_LABELS = {  # i18n keys
+    "backprop": "train.gradient_backprop",
+    "numerical": "train.gradient_numerical",
+    "numerical-plain": "train.gradient_numerical_plain",
 }
 
 #: A run expected to take longer than this asks for a confirmation first.
@@ -97,7 +103,7 @@ def mark_custom() -> None:
             st.session_state[state.KEY_PRESET] = CUSTOM
 
 
-@st.cache_resource(show_spinner="Measuring how fast this machine trains…", ttl=600)
+@st.cache_resource(show_spinner=False, ttl=600)
 def _speeds(_store_id: int) -> analysis.Speeds:
     from ui.estimate import measure_speeds
 
@@ -105,58 +111,47 @@ def _speeds(_store_id: int) -> analysis.Speeds:
 
 
 def speeds() -> analysis.Speeds:
-    return _speeds(0)
+    with st.spinner(t("train.measuring")):
+        return _speeds(0)
+
+
+#: The numeric settings: each one's label and help are the i18n keys train.<name> and train.<name>_help.
+NUMBER_SETTINGS = ("iters", "batch", "lr", "hidden", "std", "seed", "train_size")
+
+
+def _number(where, name: str, key: str, **limits) -> None:
+    where.number_input(t(f"train.{name}"), key=key, on_change=mark_custom, help=t(f"train.{name}_help"), **limits)
 
 
 def settings_widgets(n_train_available: int) -> None:
-    """Every training option as a widget, with the book's default and one line of help."""
+    """Every training option as a widget, with the book's default and one line of help. In lecture mode the
+    advanced ones (hidden units, init std, seed, training subset, gradient) fold into a collapsed expander."""
     init_widgets()
     st.selectbox(
-        "Preset", [BOOK, QUICK, OVERFIT, CUSTOM], key=state.KEY_PRESET, on_change=apply_preset,
-        help="Fill every setting at once. Changing a setting afterwards turns the preset into Custom.",
+        t("train.preset"), [BOOK, QUICK, OVERFIT, CUSTOM], key=state.KEY_PRESET, on_change=apply_preset,
+        format_func=label_func(PRESET_LABELS), help=t("train.preset_help"),
     )
-    c1, c2 = st.columns(2)
-    c1.number_input(
-        "Iterations", min_value=1, max_value=1_000_000, step=1_000, key=state.KEY_ITERS, on_change=mark_custom,
-        help="SGD steps: each draws one mini-batch, computes the gradient and steps against it (book: 10,000).",
-    )
-    c2.number_input(
-        "Batch size", min_value=1, max_value=10_000, step=10, key=state.KEY_BATCH, on_change=mark_custom,
-        help="Images drawn at random (with replacement) for each step (book: 100).",
-    )
-    c1.number_input(
-        "Learning rate", min_value=0.0001, max_value=100.0, step=0.05, format="%.4f", key=state.KEY_LR,
-        on_change=mark_custom, help="How far each step goes against the gradient (book: 0.1).",
-    )
-    c2.number_input(
-        "Hidden units", min_value=1, max_value=1_000, step=10, key=state.KEY_HIDDEN, on_change=mark_custom,
-        help="Size of the sigmoid layer between the 784 pixels and the 10 digits (book: 50).",
-    )
-    c1.number_input(
-        "Init std", min_value=0.0001, max_value=10.0, step=0.01, format="%.4f", key=state.KEY_STD,
-        on_change=mark_custom, help="Standard deviation of the random initial weights (book: 0.01).",
-    )
-    c2.number_input(
-        "Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.KEY_SEED, on_change=mark_custom,
-        help="Seeds the initial weights, the training subset and the mini-batches: same seed, same run.",
-    )
-    st.checkbox(
-        f"All {n_train_available:,} images", key=state.KEY_USE_ALL, on_change=mark_custom,
-        help="Train on every training image, as the book does. Untick to train on a random subset "
-        "(e.g. 300 images, to overfit on purpose).",
-    )
-    if not st.session_state[state.KEY_USE_ALL]:
-        st.number_input(
-            "Training images", min_value=1, max_value=60_000, step=100, key=state.KEY_TRAIN_SIZE,
-            on_change=mark_custom, help="Size of the random training subset (test accuracy always uses all test images).",
+    lecture = state.lecture_mode()
+    # lecture mode: one field a row (two to a row cut their labels at lecture size)
+    c1, c2 = (st.container(),) * 2 if lecture else st.columns(2)
+    _number(c1, "iters", state.KEY_ITERS, min_value=1, max_value=1_000_000, step=1_000)
+    _number(c2, "batch", state.KEY_BATCH, min_value=1, max_value=10_000, step=10)
+    _number(c1, "lr", state.KEY_LR, min_value=0.0001, max_value=100.0, step=0.05, format="%.4f")
+    with st.expander(t("lecture.advanced"), expanded=False) if lecture else nullcontext():
+        a1, a2 = (st.container(),) * 2 if lecture else (c2, c1)
+        _number(a1, "hidden", state.KEY_HIDDEN, min_value=1, max_value=1_000, step=10)
+        _number(a2, "std", state.KEY_STD, min_value=0.0001, max_value=10.0, step=0.01, format="%.4f")
+        _number(a1, "seed", state.KEY_SEED, min_value=0, max_value=2**31 - 1, step=1)
+        st.checkbox(
+            t("train.use_all", n=f"{n_train_available:,}"), key=state.KEY_USE_ALL, on_change=mark_custom,
+            help=t("train.use_all_help"),
         )
-    st.radio(
-        "Gradient", list(GRADIENT_METHODS), key=state.KEY_GRADIENT, on_change=mark_custom,
-        format_func=GRADIENT_LABELS.get,
-        help="Backpropagation (§5, the book's 'fast version'), or the numerical gradient of §4.4, which nudges "
-        "each of the ~40,000 weights in turn: the fast version computes the same differences about 300× sooner "
-        "(nn.numgrad), the book's loop takes ~17 s per step.",
-    )
+        if not st.session_state[state.KEY_USE_ALL]:
+            _number(st, "train_size", state.KEY_TRAIN_SIZE, min_value=1, max_value=60_000, step=100)
+        st.radio(
+            t("train.gradient"), list(GRADIENT_METHODS), key=state.KEY_GRADIENT, on_change=mark_custom,
+            format_func=label_func(GRADIENT_LABELS), help=t("train.gradient_help"),
+        )
 
 
 def estimate_message(config: TrainConfig, data) -> tuple[str, str, float]:
@@ -167,16 +162,13 @@ def estimate_message(config: TrainConfig, data) -> tuple[str, str, float]:
     total = est["total"]
     per_step = est["per_step"]
     step_text = analysis.format_duration(per_step) if per_step >= 0.1 else f"{per_step * 1000:.2f} ms"
-    text = (
-        f"Estimated time: **{analysis.format_duration(total)}** — {config.iters:,} steps × {step_text}"
-        f" + {n_evals:,} accuracy checks on {n_train + data.n_test:,} images each."
-    )
+    text = t("train.estimate", total=analysis.format_duration(total), iters=f"{config.iters:,}", step=step_text,
+             evals=f"{n_evals:,}", images=f"{n_train + data.n_test:,}")
     if config.gradient == "numerical-plain":
-        return "error", (
-            f"The book's numerical loop recomputes the loss twice for each of the "
-            f"{analysis.parameter_count(config.hidden):,} weights at every step: "
-            f"about {analysis.format_duration(est['per_step'])} per step, **{analysis.format_duration(total)}** "
-            f"for {config.iters:,} steps. Try 2-3 iterations to feel it, or use backpropagation."
+        return "error", t(
+            "train.estimate_plain", params=f"{analysis.parameter_count(config.hidden):,}",
+            per_step=analysis.format_duration(est["per_step"]), total=analysis.format_duration(total),
+            iters=f"{config.iters:,}",
         ), total
     if total > CONFIRM_SECONDS:
         return "warning", text, total
@@ -199,29 +191,31 @@ class Payload:
 
 
 def accuracy_table(run) -> pd.DataFrame:
-    """Per-epoch accuracies for people: newest first, percentages."""
+    """Per-epoch accuracies for people: newest first, percentages (column names in the session's language)."""
     frame = run.accuracy_frame()
     out = pd.DataFrame(
         {
-            "epoch": frame["epoch"].round(2),
-            "iteration": frame["iteration"].astype(int),
-            "train acc (%)": (100 * frame["train_acc"]).round(2),
-            "test acc (%)": (100 * frame["test_acc"]).round(2),
-            "gap (pp)": (100 * frame["gap"]).round(2),
+            t("columns.epoch"): frame["epoch"].round(2),
+            t("columns.iteration"): frame["iteration"].astype(int),
+            t("columns.train_acc"): (100 * frame["train_acc"]).round(2),
+            t("columns.test_acc"): (100 * frame["test_acc"]).round(2),
+            t("columns.gap"): (100 * frame["gap"]).round(2),
         }
     )
     return out.iloc[::-1].reset_index(drop=True)
 
 
-def render_payload(job, with_chart: bool = True) -> Payload:
-    """Build the live view of ``job`` (no Streamlit calls: the benchmark calls it from a plain thread too)."""
+def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Payload:
+    """Build the live view of ``job`` (no Streamlit calls: the benchmark calls it from a plain thread too);
+    ``lecture``: the chart sized for a projector."""
     run = job.run
     progress = analysis.progress_of(run)
     status = job.status_text()
-    message = run.reason if run.status in ("diverged", "failed") else ""
+    message = translate_core(run.reason) if run.status in ("diverged", "failed") else ""
     payload = Payload(job.name, status, progress, message=message)
     if with_chart:
-        payload.figure = figures.live_loss_figure(run.losses, run.iterations_done, run.config.iters, name=job.name)
+        payload.figure = figures.live_loss_figure(run.losses, run.iterations_done, run.config.iters, name=job.name,
+                                                  lecture=lecture)
         payload.figure.to_plotly_json()  # what st.plotly_chart does with it: a cost the benchmark must see
         payload.table = accuracy_table(run)
     return payload
@@ -248,13 +242,11 @@ CHART_SECONDS = 1.2
 
 def progress_line(p: analysis.Progress) -> str:
     if p.seconds_left == 0.0:
-        left = f" · took {p.elapsed_s:.2f} s"
+        left = t("train.took", seconds=f"{p.elapsed_s:.2f}")
     else:
-        left = "" if p.seconds_left is None else f" · {analysis.format_duration(p.seconds_left)} left"
-    return (
-        f"iteration {p.iteration:,} of {p.total:,} · epoch {p.epoch:.1f} of {p.total_epochs:.1f} · "
-        f"{p.its_per_s:,.0f} it/s{left}"
-    )
+        left = "" if p.seconds_left is None else t("train.left", duration=analysis.format_duration(p.seconds_left))
+    return t("train.progress", iteration=f"{p.iteration:,}", total=f"{p.total:,}", epoch=f"{p.epoch:.1f}",
+             total_epochs=f"{p.total_epochs:.1f}", its=f"{p.its_per_s:,.0f}", left=left)
 
 
 def draw_status(payload: Payload) -> None:
@@ -263,18 +255,19 @@ def draw_status(payload: Payload) -> None:
     st.progress(min(1.0, p.fraction), text=f"**{payload.status}** — {progress_line(p)}")
     if payload.message:
         st.error(payload.message)
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Iteration", f"{p.iteration:,}")
-    m2.metric("Epoch", f"{p.epoch:.1f}")
-    m3.metric("Iterations / s", f"{p.its_per_s:,.0f}")
-    m4.metric("Time left", "—" if p.seconds_left is None else analysis.format_duration(p.seconds_left))
+    # lecture mode: two to a row (four cut "10,000" off at lecture size)
+    m1, m2, m3, m4 = (*st.columns(2), *st.columns(2)) if state.lecture_mode() else st.columns(4)
+    m1.metric(t("train.metric_iteration"), f"{p.iteration:,}")
+    m2.metric(t("train.metric_epoch"), f"{p.epoch:.1f}")
+    m3.metric(t("train.metric_its"), f"{p.its_per_s:,.0f}")
+    m4.metric(t("train.metric_left"), "—" if p.seconds_left is None else analysis.format_duration(p.seconds_left))
 
 
 def draw_chart(payload: Payload, chart_key: str) -> None:
     st.plotly_chart(payload.figure, key=chart_key, config={"displaylogo": False})
-    st.markdown("**Accuracy, measured once per epoch** (newest first)")
+    st.markdown(t("train.accuracy_title"))
     if payload.table.empty:
-        st.caption("The first measurement comes at iteration 1, before any learning.")
+        st.caption(t("train.accuracy_first"))
     else:
         st.dataframe(payload.table, hide_index=True, height=min(38 + 35 * len(payload.table), 420),
                      key=f"{chart_key}_table")
@@ -299,7 +292,7 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
     def _chart() -> None:
         current = state.get_run(job.id)
         if current is not None:
-            draw_chart(render_payload(current), chart_key)
+            draw_chart(render_payload(current, lecture=state.lecture_mode()), chart_key)
 
     _status()
     _chart()
@@ -311,12 +304,12 @@ def runs_table(jobs) -> pd.DataFrame:
         last = job.run.last
         rows.append(
             {
-                "run": job.name,
-                "status": job.status_text(),
-                "train acc (%)": round(100 * last.train_acc, 2) if last else None,
-                "test acc (%)": round(100 * last.test_acc, 2) if last else None,
-                "seconds": round(job.run.elapsed_s, 1),
-                "data": job.run.data_source,
+                t("columns.run"): job.name,
+                t("columns.status"): job.status_text(),
+                t("columns.train_acc"): round(100 * last.train_acc, 2) if last else None,
+                t("columns.test_acc"): round(100 * last.test_acc, 2) if last else None,
+                t("columns.seconds"): round(job.run.elapsed_s, 1),
+                t("columns.data"): translate_core(job.run.data_source),
             }
         )
     return pd.DataFrame(rows)
@@ -331,15 +324,20 @@ def start_run(config: TrainConfig):
     return job
 
 
+def _sentence(text: str) -> str:
+    """A message of nn/ as a sentence: a capital first letter and a full stop ("。" in Japanese)."""
+    return text[:1].upper() + text[1:] + t("common.full_stop")
+
+
 def checked_config(data) -> tuple[TrainConfig | None, list[str], list[str]]:
     """The config the widgets describe, fitted to the loaded data: (config, problems, notes)."""
     notes = []
     try:
         config = config_from_widgets()
     except (KeyError, TypeError, ValueError) as exc:
-        return TrainConfig(), [f"A setting could not be read: {exc}"], notes
+        return TrainConfig(), [t("train.unreadable", error=exc)], notes
     if config.train_size is not None and config.train_size >= data.n_train:
-        notes.append(f"Only {data.n_train:,} training images are loaded: the run uses all of them.")
+        notes.append(t("train.only_loaded", n=f"{data.n_train:,}"))
         config = config.replace(train_size=None)
-    problems = [p[0].upper() + p[1:] + "." for p in config.errors()]
+    problems = [_sentence(translate_core(p)) for p in config.errors()]
     return config, problems, notes

@@ -86,7 +86,8 @@ def test_train_live_switch_pages_and_stop(page, app_url, tmp_path):
     page.get_by_role("link", name="Train").first.click()
     page.get_by_role("heading", name="Train the network").wait_for()
     page.locator("[data-testid='stPlotlyChart']").first.wait_for()
-    page.get_by_role("button", name="Stop").click()
+    # the app's Stop, not the Stop that Streamlit's header shows while a script runs
+    page.locator("[data-testid='stMain']").get_by_role("button", name="Stop").click()
     page.wait_for_function("() => /stopped at [\\d,]+ of 200,000: test/.test("
                            "document.querySelector('[data-testid=\"stSidebar\"]').innerText)", timeout=15_000)
     page.wait_for_function("() => /stopped at [\\d,]+ of 200,000/.test("

@@ -21,5 +21,5 @@ def test_a_short_run_finishes_and_the_sidebar_says_so(page, app_url, tmp_path):
     )
     progress = page.locator("[data-testid='stProgress']").inner_text()
     assert re.search(r"finished: test [\d.]+% — iteration 300 of 300 .* took [\d.]+ s", progress)
-    assert page.get_by_role("button", name="Stop").is_disabled()
+    assert page.locator("[data-testid='stMain']").get_by_role("button", name="Stop").is_disabled()
     page.screenshot(path=str(tmp_path / "finished.png"))

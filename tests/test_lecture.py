@@ -1,0 +1,111 @@
+"""Lecture mode through AppTest: the toggle folds the advanced training options away (their widgets and values
+kept), sizes the charts for a projector, and the three "Reproduce the slide" buttons each land on the right
+page with the right view and the book's run."""
+
+import pytest
+
+from ui import figures, lecture, state, training_view as tv
+from ui.i18n import messages
+
+from test_app_pages import _app, _finish, _open, _short_run, offline, run_app_py_on_every_rerun  # noqa: F401
+
+EN = messages("en")
+ADVANCED = (state.KEY_HIDDEN, state.KEY_STD, state.KEY_SEED, state.KEY_USE_ALL, state.KEY_GRADIENT)
+KEY_ONES = (state.KEY_PRESET, state.KEY_ITERS, state.KEY_BATCH, state.KEY_LR)
+
+
+def _keys_in(block) -> set:
+    keys = set()
+
+    def walk(node):
+        if getattr(node, "key", None):
+            keys.add(node.key)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(block)
+    return keys
+
+
+def _advanced(at) -> list:
+    return [e for e in at.expander if e.label == EN["lecture.advanced"]]
+
+
+def _lecture_on(at):
+    at.toggle(key=state.KEY_LECTURE_CONTROL).set_value(True).run()
+    assert not at.exception
+    return at
+
+
+def test_lecture_mode_folds_the_advanced_options_and_keeps_their_values():
+    at = _open(_app(), "pages/train.py")
+    assert not _advanced(at), "nothing folded outside lecture mode"
+    at.number_input(key=state.KEY_HIDDEN).set_value(60).run()
+    at.number_input(key=state.KEY_SEED).set_value(7).run()
+    _lecture_on(at)
+    [advanced] = _advanced(at)
+    inside = _keys_in(advanced)
+    assert set(ADVANCED) <= inside
+    assert not set(KEY_ONES) & inside  # preset, iterations, batch size, learning rate stay visible
+    assert advanced.proto.expanded is False
+    assert at.number_input(key=state.KEY_HIDDEN).value == 60 and at.number_input(key=state.KEY_SEED).value == 7
+    assert at.selectbox(key=state.KEY_PRESET).value == tv.CUSTOM
+    at.checkbox(key=state.KEY_USE_ALL).uncheck().run()  # the training-subset input appears, folded too
+    assert state.KEY_TRAIN_SIZE in _keys_in(_advanced(at)[0])
+    _lecture_on(at).toggle(key=state.KEY_LECTURE_CONTROL).set_value(False).run()
+    assert not _advanced(at) and at.number_input(key=state.KEY_HIDDEN).value == 60
+
+
+def test_lecture_mode_injects_larger_type_and_taller_charts():
+    at = _open(_app(), "pages/train.py")
+    assert not [h for h in at.get("html") if "font-size" in h.proto.body]
+    _lecture_on(at)
+    assert [h for h in at.get("html") if "html { font-size: 21px; }" in h.proto.body]
+    plain = figures.loss_curves_figure([], title="x")
+    big = figures.loss_curves_figure([], title="x", lecture=True)
+    assert big.layout.height > plain.layout.height and big.layout.font.size > plain.layout.font.size
+
+
+@pytest.mark.parametrize("slide", lecture.SLIDES, ids=lambda s: s.name)
+def test_each_slide_button_lands_on_its_page_with_the_books_run(slide):
+    at = _lecture_on(_app())
+    assert {s.key for s in lecture.SLIDES} <= {b.key for b in at.button}
+    at.button(key=slide.key).click().run()
+    assert not at.exception
+    jobs = at.session_state[state.KEY_RUNS]
+    try:
+        assert len(jobs) == 1 and jobs[0].config == tv.PRESETS[tv.BOOK]
+        if slide.curves_view is not None:
+            assert at.title[0].value == EN["curves.title"]
+            assert at.radio(key=state.KEY_CURVES_VIEW).value == slide.curves_view
+            assert at.radio(key=state.KEY_CURVES_X).value == "iterations"
+            assert at.multiselect(key=state.KEY_CURVES_RUNS).value == [jobs[0].id]
+            charts = {c.proto.id for c in at.get("plotly_chart")}
+            assert len(charts) == 1  # one chart, full width, as on the slide
+        else:
+            assert at.title[0].value == EN["overfit.title"]
+            assert at.session_state[state.KEY_OVERFIT_SELECTED] == jobs[0].id
+        # a second click shows the same run rather than starting another
+        _open(at, "pages/home.py")
+        at.button(key=slide.key).click().run()
+        assert len(at.session_state[state.KEY_RUNS]) == 1
+    finally:
+        for job in jobs:
+            job.stop()
+            job.join(10)
+
+
+def test_a_slide_reuses_a_finished_book_run(monkeypatch):
+    at = _app()
+    book = tv.PRESETS[tv.BOOK]
+    monkeypatch.setitem(tv.PRESETS, tv.BOOK, book.replace(iters=120, train_size=500))  # a quick "book" run
+    _open(at, "pages/train.py")
+    _short_run(at, iters=120, train_size=500)
+    _finish(at)
+    job = at.session_state[state.KEY_RUNS][-1]
+    assert job.run.status == "finished"
+    _open(at, "pages/home.py")
+    _lecture_on(at).button(key=lecture.SLIDES[1].key).click().run()
+    assert not at.exception
+    assert at.session_state[state.KEY_RUNS] == [job]
+    assert at.radio(key=state.KEY_CURVES_VIEW).value == "first"

@@ -1,0 +1,131 @@
+"""ui.links (pure) and the URL wired to the Train page: a valid link restores every option; bad values fall back
+to their defaults with a notice, never an exception."""
+
+from __future__ import annotations
+
+import pytest
+
+from nn.train import TrainConfig
+from tests.test_app_pages import _app, _open, offline, run_app_py_on_every_rerun  # noqa: F401 (fixtures)
+from ui import links, state
+
+
+def test_every_option_round_trips_through_the_url():
+    config = TrainConfig(iters=1234, batch_size=50, lr=0.5, hidden=80, weight_init_std=0.05, train_size=300, seed=7,
+                         gradient="numerical")
+    values = {**links.from_config(config), "lang": "ja", "lecture": True}
+    query = links.encode(values)
+    assert query == {"iters": "1234", "batch": "50", "lr": "0.5", "hidden": "80", "std": "0.05", "images": "300",
+                     "seed": "7", "gradient": "numerical", "lang": "ja", "lecture": "1"}
+    parsed, notices = links.parse(query)
+    assert notices == [] and parsed == values
+    assert links.to_config(parsed) == config
+    assert links.query_string(values).startswith("?iters=1234&batch=50&lr=0.5")
+
+
+def test_defaults_round_trip_and_lang_and_lecture_are_left_out_when_default():
+    values = {**links.from_config(TrainConfig()), "lang": "en", "lecture": False}
+    query = links.encode(values)
+    assert "lang" not in query and "lecture" not in query and query["images"] == "all"
+    assert links.to_config(links.parse(query)[0]) == TrainConfig()
+
+
+def test_lenient_spellings_are_accepted():
+    parsed, notices = links.parse({"iters": "10,000", "lr": "1e-1", "gradient": "BACKPROP", "lecture": "on",
+                                   "seed": ["3", "4"], "unknown": "x"})
+    assert notices == []
+    assert parsed == {"iters": 10_000, "lr": 0.1, "gradient": "backprop", "lecture": True, "seed": 4}
+
+
+@pytest.mark.parametrize(
+    "name, given, used",
+    [("iters", "abc", "10000"), ("iters", "2.5", "10000"), ("iters", "0", "10000"), ("lr", "-1", "0.1"),
+     ("lr", "nan", "0.1"), ("lr", "inf", "0.1"), ("batch", "0", "100"), ("hidden", "1e9", "50"),
+     ("std", "", "0.01"), ("images", "none", "all"), ("images", "70000", "all"), ("seed", "-3", "0"),
+     ("gradient", "magic", "backprop"), ("lang", "fr", "en"), ("lecture", "maybe", "0")],
+)
+def test_each_bad_value_falls_back_to_its_default_with_a_notice(name, given, used):
+    parsed, notices = links.parse({name: given, "batch" if name != "batch" else "seed": "20"})
+    assert notices == [links.Notice(name, given, used)]
+    assert links.OPTIONS[name].write(parsed[name]) == used
+    assert len(parsed) == 2  # the good value next to it is kept
+
+
+def test_the_ranges_are_the_widgets():
+    at = _open(_app(), "pages/train.py")
+    widget_keys = {"iters": state.KEY_ITERS, "batch": state.KEY_BATCH, "lr": state.KEY_LR, "hidden": state.KEY_HIDDEN,
+                   "std": state.KEY_STD, "seed": state.KEY_SEED}
+    for name, key in widget_keys.items():
+        widget = at.number_input(key=key)
+        assert (widget.min, widget.max) == links.RANGES[name], name
+
+
+# -- the app ----------------------------------------------------------------------------------------------------
+
+
+def _train_page_with(query: dict):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_pages import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_restores_every_option_on_the_train_page():
+    at = _train_page_with({"iters": "1234", "batch": "50", "lr": "0.5", "hidden": "80", "std": "0.05",
+                           "images": "300", "seed": "7", "gradient": "numerical"})
+    assert at.number_input(key=state.KEY_ITERS).value == 1234
+    assert at.number_input(key=state.KEY_BATCH).value == 50
+    assert at.number_input(key=state.KEY_LR).value == 0.5
+    assert at.number_input(key=state.KEY_HIDDEN).value == 80
+    assert at.number_input(key=state.KEY_STD).value == 0.05
+    assert at.checkbox(key=state.KEY_USE_ALL).value is False
+    assert at.number_input(key=state.KEY_TRAIN_SIZE).value == 300
+    assert at.number_input(key=state.KEY_SEED).value == 7
+    assert at.radio(key=state.KEY_GRADIENT).value == "numerical"
+    assert at.selectbox(key=state.KEY_PRESET).value == "Custom"
+    assert not at.warning or all("fell back" not in w.value for w in at.warning)
+    # The user's later edit is kept (the link does not fight it) and goes into the URL.
+    at.number_input(key=state.KEY_ITERS).set_value(2000).run()
+    assert at.number_input(key=state.KEY_ITERS).value == 2000
+    assert at.query_params["iters"] == "2000" and at.query_params["lr"] == "0.5"
+
+
+def test_a_preset_link_and_lang_lecture_are_carried_into_the_session():
+    at = _train_page_with({"iters": "1000", "lang": "ja", "lecture": "1"})
+    assert at.selectbox(key=state.KEY_PRESET).value == "Quick look (1,000 iterations)"
+    assert at.session_state[state.KEY_LANG] == "ja" and at.session_state[state.KEY_LECTURE] is True
+    assert at.query_params["lang"] == "ja" and at.query_params["lecture"] == "1"
+
+
+def test_bad_values_fall_back_with_one_warning_naming_each():
+    at = _train_page_with({"iters": "abc", "lr": "-1", "batch": "0", "hidden": "1e9", "gradient": "magic",
+                           "seed": "5"})
+    warning = "\n".join(w.value for w in at.warning)
+    for name, used in (("iters", "10000"), ("lr", "0.1"), ("batch", "100"), ("hidden", "50"),
+                       ("gradient", "backprop")):
+        assert f"**{name}**" in warning and f"**{used}**" in warning
+    assert len([w for w in at.warning if "**iters**" in w.value]) == 1
+    assert at.number_input(key=state.KEY_ITERS).value == 10_000
+    assert at.number_input(key=state.KEY_SEED).value == 5
+    assert at.query_params["iters"] == "10000"  # the URL now says what is used
+    at.run()
+    assert not any("**iters**" in w.value for w in at.warning)  # said once, not on every rerun
+
+
+def test_the_url_follows_the_widgets():
+    at = _open(_app(), "pages/train.py")
+    assert at.query_params["iters"] == "10000" and at.query_params["images"] == "all"
+    at.selectbox(key=state.KEY_PRESET).set_value("Overfit on purpose (300 training images)").run()
+    assert at.query_params["iters"] == "1500" and at.query_params["images"] == "300"
+    _open(at, "pages/home.py")
+    assert "iters" not in at.query_params
+
+
+def test_a_crafted_value_cannot_break_out_of_the_warning():
+    _, notices = links.parse({"iters": "1`[click](http://example.com)`\nmore" + "x" * 100})
+    assert "`" not in notices[0].given and "\n" not in notices[0].given and len(notices[0].given) == 40
