@@ -26,24 +26,17 @@ with settings:
         st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), key=state.KEY_CONFIRM_SLOW)
     active = state.active_run()
     b1, b2 = st.columns(2)
-    start = b1.button(
-        t("train.start"), type="primary", key=state.KEY_START, width="stretch",
+    b1.button(
+        t("train.start"), type="primary", key=state.KEY_START, width="stretch", on_click=tv.start_clicked,
         disabled=bool(problems) or (needs_confirm and not st.session_state.get(state.KEY_CONFIRM_SLOW)),
     )
-    stop = b2.button(t("train.stop"), key=state.KEY_STOP, width="stretch", disabled=active is None)
-    if start:
-        tv.start_run(config)
-        st.rerun()
-    if stop and active is not None:
-        active.stop()
-        active.join(timeout=2.0)
-        st.rerun()
+    b2.button(t("train.stop"), key=state.KEY_STOP, width="stretch", disabled=active is None, on_click=tv.stop_clicked)
     link_view.share_box()
 
 with live:
     job = state.latest_run()
     if job is None:
-        st.info(t("train.press_start"))
+        tv.idle_view(config)
     else:
         tv.live_view(job)
 

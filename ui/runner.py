@@ -35,8 +35,11 @@ from ui.forked import train_forked
 #: numerical-gradient one) cannot make everybody else wait for it.
 DEFAULT_MAX_TRAININGS = 2
 
-#: How often a page redraws a live run, in seconds (a few times a second; see ``measure_overhead``).
-POLL_SECONDS = 0.4
+#: How often a page redraws a live run's progress (line, numbers), in seconds: a few times a second.
+POLL_SECONDS = 0.5
+#: How often live charts and tables are redrawn. Each redraw costs the browser ~0.1 CPU-second (React and
+#: Plotly): with Chromium on the same 2 cores as the training, the refresh rate is most of what the display costs.
+CHART_SECONDS = 2.0
 
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from ui import data as ui_data, i18n, lecture, state
 from ui.i18n import t
 
-SIDEBAR_POLL_SECONDS = 1.0
+SIDEBAR_POLL_SECONDS = 2.0  # the run status line; each refresh costs the browser ~0.1 CPU-s (see ui.runner)
 
 
 def run_status_line() -> str:

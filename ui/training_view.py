@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nn.train import GRADIENT_METHODS, TrainConfig
+from nn.train import GRADIENT_METHODS, Run, TrainConfig
 from ui import analysis, data as ui_data, figures, runner, state
 from ui.i18n import label_func, t, translate_core
 
@@ -234,10 +234,8 @@ def page_renderer():
     return render
 
 
-#: The live chart and table are redrawn this often (the progress line and numbers every POLL_SECONDS): a
-#: Plotly figure costs the script thread ~20-40 ms to build and send, time the training thread waits for
-#: the GIL; redrawn at the progress rate it slowed the book's run by ~2× on 2 cores.
-CHART_SECONDS = 1.2
+#: The live chart and table are redrawn this often (the progress line and numbers every POLL_SECONDS).
+CHART_SECONDS = runner.CHART_SECONDS
 
 
 def progress_line(p: analysis.Progress) -> str:
@@ -263,14 +261,25 @@ def draw_status(payload: Payload) -> None:
     m4.metric(t("train.metric_left"), "—" if p.seconds_left is None else analysis.format_duration(p.seconds_left))
 
 
-def draw_chart(payload: Payload, chart_key: str) -> None:
+def draw_chart(payload: Payload, chart_key: str, show_empty_table: bool = False) -> None:
     st.plotly_chart(payload.figure, key=chart_key, config={"displaylogo": False})
     st.markdown(t("train.accuracy_title"))
-    if payload.table.empty:
+    if payload.table.empty and not show_empty_table:
         st.caption(t("train.accuracy_first"))
     else:
         st.dataframe(payload.table, hide_index=True, height=min(38 + 35 * len(payload.table), 420),
                      key=f"{chart_key}_table")
+
+
+def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
+    """Before the first run: the empty axes the loss will grow on and the empty accuracy table. Drawn with the
+    live view's own elements, so the browser loads the chart and table code now, with the page, and not in the
+    first second of a run, where it took ~1 CPU-second of a 2-core laptop away from the training."""
+    st.info(t("train.press_start"))
+    run = Run(config)
+    figure = figures.live_loss_figure(run.losses, 0, config.iters, lecture=state.lecture_mode())
+    draw_chart(Payload("", "", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key,
+               show_empty_table=True)
 
 
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
@@ -327,6 +336,23 @@ def start_run(config: TrainConfig):
 def _sentence(text: str) -> str:
     """A message of nn/ as a sentence: a capital first letter and a full stop ("。" in Japanese)."""
     return text[:1].upper() + text[1:] + t("common.full_stop")
+
+
+def start_clicked() -> None:
+    """Start's ``on_click``: start the run the widgets describe before the page is drawn, so that the page is
+    drawn once, with the run live (starting it in the page and rerunning drew the whole page twice, in the
+    browser's busiest second, as the run began)."""
+    config, problems, _ = checked_config(ui_data.store().data)
+    if not problems:
+        start_run(config)
+
+
+def stop_clicked() -> None:
+    """Stop's ``on_click``: stop the session's active run and give it a moment to record its end."""
+    active = state.active_run()
+    if active is not None:
+        active.stop()
+        active.join(timeout=2.0)
 
 
 def checked_config(data) -> tuple[TrainConfig | None, list[str], list[str]]:

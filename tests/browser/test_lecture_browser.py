@@ -26,8 +26,8 @@ def test_lecture_mode_enlarges_the_type_and_folds_the_advanced_options(browser, 
         page.goto(f"{app_url}/train")
         page.get_by_role("heading", name="Train the network").wait_for()
         _settled(page)
+        page.get_by_label("Hidden units", exact=True).wait_for(state="visible")  # the settings column drawn
         before = page.evaluate(FONT_SIZE, TEXT)
-        assert page.get_by_label("Hidden units", exact=True).is_visible()
         page.get_by_text("Lecture mode", exact=True).click()
         page.get_by_text("Advanced options").wait_for()
         _settled(page)
