@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn.train import TrainConfig, iterations_per_epoch
+from nn.train import OVERLAP_MEASUREMENTS, TrainConfig, iterations_per_epoch
 from ui.i18n import t
 
 # -- durations -----------------------------------------------------------------------------------------------
@@ -79,9 +79,13 @@ def estimate_seconds(config: TrainConfig, n_train_available: int, n_test: int, s
         per_param = speeds.plain_param_s * (0.3 + 0.7 * batch_scale) * hidden_scale
         per_step = parameter_count(config.hidden) * per_param
     steps = per_step * config.iters
-    evaluation = evaluations(config.iters, n_train, config.batch_size) * (n_train + n_test) * speeds.eval_image_s
-    evaluation *= hidden_scale
-    return {"per_step": per_step, "steps": steps, "evaluation": evaluation, "total": steps + evaluation}
+    count = evaluations(config.iters, n_train, config.batch_size)
+    evaluation = count * (n_train + n_test) * speeds.eval_image_s * hidden_scale
+    if OVERLAP_MEASUREMENTS:  # measured on another core while the steps go on: the longer of the two, and the last
+        total = max(steps, evaluation) + evaluation / count  # measurement after the last step
+    else:
+        total = steps + evaluation
+    return {"per_step": per_step, "steps": steps, "evaluation": evaluation, "total": total}
 
 
 # -- live progress -------------------------------------------------------------------------------------------

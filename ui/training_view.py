@@ -314,7 +314,8 @@ def runs_table(jobs) -> pd.DataFrame:
         rows.append(
             {
                 t("columns.run"): job.name,
-                t("columns.status"): job.status_text(),
+                # a running job's count would stand still here: this table is drawn once, not live
+                t("columns.status"): t("status.training_live") if job.run.status == "running" else job.status_text(),
                 t("columns.train_acc"): round(100 * last.train_acc, 2) if last else None,
                 t("columns.test_acc"): round(100 * last.test_acc, 2) if last else None,
                 t("columns.seconds"): round(job.run.elapsed_s, 1),
