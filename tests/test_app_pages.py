@@ -111,6 +111,12 @@ def test_training_defaults_are_the_books():
     assert at.radio(key=state.KEY_GRADIENT).value == "backprop"
     assert "Estimated time" in _texts(at)
     assert at.button(key=state.KEY_STOP).disabled
+    # before any run: the empty axes the loss will grow on, spanning the iterations asked for
+    import json
+
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert chart["layout"]["xaxis"]["range"] == [0, 10_000]
+    assert "waiting to start" in chart["layout"]["title"]["text"]
 
 
 def test_presets_fill_the_widgets_and_edits_make_it_custom():

@@ -117,6 +117,17 @@ def test_bad_values_fall_back_with_one_warning_naming_each():
     assert not any("**iters**" in w.value for w in at.warning)  # said once, not on every rerun
 
 
+def test_a_bad_value_in_a_link_that_also_switches_the_language_is_warned_about_in_that_language():
+    at = _train_page_with({"iters": "abc", "lang": "ja"})  # app.py reruns once for the language: warn after it
+    warning = "\n".join(w.value for w in at.warning)
+    assert "**iters**" in warning and "**10000**" in warning
+    from ui import i18n
+
+    assert i18n.messages("ja")["links.bad_values"] in warning
+    at.run()
+    assert not any("**iters**" in w.value for w in at.warning)
+
+
 def test_the_url_follows_the_widgets():
     at = _open(_app(), "pages/train.py")
     assert at.query_params["iters"] == "10000" and at.query_params["images"] == "all"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -257,3 +258,27 @@ def test_inconsistent_histories_are_refused(good_bytes, case, expected):
                                                "elapsed_s": 0.1}])
     with pytest.raises(ModelFileError, match=expected.replace("(", r"\(")):
         load_model(data)
+
+
+@pytest.mark.parametrize(
+    "case", ["empty", "not a zip", "truncated", "missing key", "wrong shape", "nan", "int weights", "pickle",
+             "wrong format", "newer version"],
+)
+def test_common_upload_faults_are_told_in_japanese(good_bytes, case, monkeypatch):
+    from ui import i18n
+
+    data, _ = _bad_files(good_bytes)[case]
+    with pytest.raises(ModelFileError) as info:
+        load_model(data)
+    monkeypatch.setattr(i18n, "language", lambda: "ja")
+    translated = i18n.translate_core(str(info.value))
+    assert translated != str(info.value) and re.search(r"[\u3040-\u30ff]", translated), translated
+
+
+def test_an_oversized_upload_is_told_in_japanese(monkeypatch):
+    from ui import i18n
+
+    with pytest.raises(ModelFileError) as info:
+        load_model(b"x" * 2048, max_bytes=1024)
+    monkeypatch.setattr(i18n, "language", lambda: "ja")
+    assert i18n.translate_core(str(info.value)).startswith("ファイルが大きすぎます")

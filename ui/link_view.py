@@ -55,10 +55,15 @@ def notice_lines(notices: list[links.Notice]) -> str:
 def sync(on_train_page: bool) -> None:
     ss = st.session_state
     current = links.ours(st.query_params.to_dict())
+    language = state.language()
     if current != ss.get(state.KEY_LINK_SEEN):  # a link was opened: the URL wins
         ss[state.KEY_LINK_SEEN] = current
         values, notices = links.parse(current)
         apply(values)
+        if notices:
+            ss[state.KEY_LINK_NOTICES] = notices
+    if state.language() == language:  # (when a link changes the language, app.py reruns at once: warn then)
+        notices = ss.pop(state.KEY_LINK_NOTICES, None)
         if notices:
             st.warning(notice_lines(notices), icon=":material/link_off:")
     desired = links.encode(session_values(on_train_page))

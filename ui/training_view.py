@@ -261,10 +261,10 @@ def draw_status(payload: Payload) -> None:
     m4.metric(t("train.metric_left"), "—" if p.seconds_left is None else analysis.format_duration(p.seconds_left))
 
 
-def draw_chart(payload: Payload, chart_key: str, show_empty_table: bool = False) -> None:
+def draw_chart(payload: Payload, chart_key: str) -> None:
     st.plotly_chart(payload.figure, key=chart_key, config={"displaylogo": False})
     st.markdown(t("train.accuracy_title"))
-    if payload.table.empty and not show_empty_table:
+    if payload.table.empty:
         st.caption(t("train.accuracy_first"))
     else:
         st.dataframe(payload.table, hide_index=True, height=min(38 + 35 * len(payload.table), 420),
@@ -272,14 +272,12 @@ def draw_chart(payload: Payload, chart_key: str, show_empty_table: bool = False)
 
 
 def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
-    """Before the first run: the empty axes the loss will grow on and the empty accuracy table. Drawn with the
-    live view's own elements, so the browser loads the chart and table code now, with the page, and not in the
-    first second of a run, where it took ~1 CPU-second of a 2-core laptop away from the training."""
+    """Before the first run: the empty axes the loss will grow on (the iterations the settings ask for), drawn
+    with the live view's own chart element, and where the accuracy table will come."""
     st.info(t("train.press_start"))
     run = Run(config)
     figure = figures.live_loss_figure(run.losses, 0, config.iters, lecture=state.lecture_mode())
-    draw_chart(Payload("", "", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key,
-               show_empty_table=True)
+    draw_chart(Payload("", "", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key)
 
 
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
