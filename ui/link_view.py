@@ -33,8 +33,9 @@ def session_values(on_train_page: bool) -> dict:
 def apply(values: dict) -> None:
     """Put link values into the session: the training widgets (and the preset they match), language, lecture."""
     ss = st.session_state
-    if "lang" in values:
+    if "lang" in values and values["lang"] != state.language():
         state.set_language(values["lang"])
+        state.reassert_widget_values()  # the choices' labels change with the language (see there)
         ss.pop(state.KEY_LANG_CONTROL, None)  # the sidebar's control shows the new language
     if "lecture" in values:
         state.set_lecture_mode(values["lecture"])

@@ -18,8 +18,9 @@ def run_status_line() -> str:
 
 def _on_language() -> None:
     code = st.session_state.get(state.KEY_LANG_CONTROL)
-    if code:  # None when the selected option was clicked again: keep the language
+    if code and code != i18n.language():  # None when the selected option was clicked again: keep the language
         i18n.set_language(code)
+        state.reassert_widget_values()
 
 
 def _on_lecture() -> None:

@@ -157,6 +157,21 @@ def keep_widgets() -> None:
             ss[key] = ss[kept]
 
 
+def reassert_widget_values() -> None:
+    """Give every widget of the session its own value again (call from a callback, or before any widget is
+    drawn): after a language switch the browser must be sent the choices of radios and selectboxes anew. It
+    matches them by their label text, which has just changed: without this it showed nothing selected, and the
+    next click (Start, say) was lost while Streamlit made sense of a value that matched no option."""
+    ss = _state()
+    for key in list(ss.keys()):
+        value = ss[key]
+        # choices are text or numbers (or lists of them); buttons (bool), uploads and selections must not be set
+        choice = isinstance(value, (str, int, float)) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value))
+        if key.startswith("sgd_") and not key.startswith(_KEEP_PREFIX) and choice and not isinstance(value, bool):
+            ss[key] = value
+
+
 def flash(message: str | None = None) -> str | None:
     """Set a one-line message for the next rerun (``flash("...")``), or take it (``flash()``)."""
     if message is not None:
