@@ -4,16 +4,9 @@ language; AppTest cannot see this. Screenshots go to the test's tmp_path."""
 
 import pytest
 
+from tests.browser.helpers import settled
+
 pytestmark = pytest.mark.browser
-
-
-def _settled(page):
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|実行中/)",
-        timeout=30_000,
-    )
-    page.wait_for_timeout(500)
 
 
 def test_switching_language_keeps_the_choices_and_start_works_at_once(browser, app_url, tmp_path):
@@ -23,11 +16,11 @@ def test_switching_language_keeps_the_choices_and_start_works_at_once(browser, a
     try:
         page.goto(f"{app_url}/train?gradient=numerical&iters=20&images=300")
         page.get_by_role("heading", name="Train the network").wait_for()
-        _settled(page)
+        settled(page)
         assert page.get_by_role("radio", name="Numerical, fast version").is_checked()
         page.get_by_text("日本語", exact=True).click()
         page.get_by_role("heading", name="ネットワークの学習").wait_for()
-        _settled(page)
+        settled(page)
         page.screenshot(path=str(tmp_path / "train-ja.png"))
         assert page.get_by_role("radio", name="数値微分 (高速版)").is_checked()
         preset = page.locator("[data-testid='stSelectbox']").first.inner_text()
@@ -39,7 +32,7 @@ def test_switching_language_keeps_the_choices_and_start_works_at_once(browser, a
         assert "gradient=numerical&" in page.url or page.url.endswith("gradient=numerical")
         page.get_by_text("English", exact=True).click()
         page.get_by_role("heading", name="Train the network").wait_for()
-        _settled(page)
+        settled(page)
         assert page.get_by_role("radio", name="Numerical, fast version").is_checked()
         page.screenshot(path=str(tmp_path / "train-en-again.png"))
     finally:

@@ -3,19 +3,12 @@ training options away; the Japanese switch relabels the page. Screenshots go to 
 
 import pytest
 
+from tests.browser.helpers import settled
+
 pytestmark = pytest.mark.browser
 
 FONT_SIZE = "(s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)"
 TEXT = "[data-testid='stMain'] [data-testid='stMarkdownContainer'] p"
-
-
-def _settled(page):
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=30_000,
-    )
-    page.wait_for_timeout(500)
 
 
 def test_lecture_mode_enlarges_the_type_and_folds_the_advanced_options(browser, app_url, tmp_path):
@@ -25,12 +18,12 @@ def test_lecture_mode_enlarges_the_type_and_folds_the_advanced_options(browser, 
     try:
         page.goto(f"{app_url}/train")
         page.get_by_role("heading", name="Train the network").wait_for()
-        _settled(page)
+        settled(page)
         page.get_by_label("Hidden units", exact=True).wait_for(state="visible")  # the settings column drawn
         before = page.evaluate(FONT_SIZE, TEXT)
         page.get_by_text("Lecture mode", exact=True).click()
         page.get_by_text("Advanced options").wait_for()
-        _settled(page)
+        settled(page)
         after = page.evaluate(FONT_SIZE, TEXT)
         page.screenshot(path=str(tmp_path / "train-lecture.png"))
         assert after >= 1.15 * before, (before, after)
@@ -42,7 +35,7 @@ def test_lecture_mode_enlarges_the_type_and_folds_the_advanced_options(browser, 
 
         page.get_by_text("日本語", exact=True).click()
         page.get_by_role("heading", name="ネットワークの学習").wait_for()
-        _settled(page)
+        settled(page)
         assert page.get_by_role("button", name="開始").is_visible()
         assert page.evaluate(FONT_SIZE, TEXT) == after  # lecture mode stays on across the switch
         page.screenshot(path=str(tmp_path / "train-lecture-ja.png"))
