@@ -7,6 +7,7 @@ The training loop never prints; this module does, from the loop's callback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -104,13 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         "prepare",
         help="before class: make sure full MNIST and the pretrained model are in place, so nothing is downloaded "
         "in the room",
-        description="Check full MNIST (the --data-dir or $MNIST_DIR files with their SHA-256, else the cache, "
-        "downloaded and verified first if missing) and the pretrained model; print whether SGD Lab is ready to run "
+        description="Put full MNIST into the cache (the --data-dir or $MNIST_DIR files, SHA-256 checked, else "
+        "downloaded and verified if the cache is missing) and check the pretrained model; print whether SGD Lab is "
+        "ready to run "
         "offline. Exit status 0 when it is, 2 when something is missing (one line each on stderr).",
     )
     p.add_argument("--data-dir", metavar="DIR", help="directory with the four MNIST IDX files; default $MNIST_DIR")
     p.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
     p.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
+    p.add_argument("--offline", action="store_true", help="never download (also: SGDLAB_OFFLINE=1): only say what is missing")
     return parser
 
 
@@ -240,8 +243,9 @@ def cmd_prepare(args) -> int:
     from nn.mnist import default_mirrors
     from nn.prepare import prepare
 
+    offline = os.environ.get("SGDLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     checks = prepare(args.data_dir, args.cache_dir, mirrors=default_mirrors(), progress=_DownloadProgress(),
-                     timeout=args.timeout)
+                     timeout=args.timeout, allow_download=not (offline or getattr(args, "offline", False)))
     for check in checks:
         if check.ok:
             print(f"{_PREPARED[check.what]}: ready: {check.detail}")

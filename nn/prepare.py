@@ -1,7 +1,7 @@
 """Before class: make sure full MNIST and the pretrained model are in place, so nothing is downloaded in the room.
 
-``prepare()`` (``python -m nn prepare``) checks full MNIST (a directory given or ``$MNIST_DIR``, with the
-SHA-256 of its files; else the per-user cache, downloading and verifying it first when it is missing or
+``prepare()`` (``python -m nn prepare``) puts full MNIST into the per-user cache (from a directory given or
+``$MNIST_DIR``, with the SHA-256 of its files; else downloaded and verified when the cache is missing or
 damaged) and the bundled pretrained model, and returns one ``Check`` per thing. ``check_loaded`` says the same
 of data already loaded (the app's home page), without reading anything again. Pure: prints nothing.
 """
@@ -32,14 +32,18 @@ def _full(data: mnist.MnistData) -> Check:
     return Check("mnist", True, data.describe())
 
 
-def check_mnist(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Check:
-    """Full MNIST from ``data_dir`` (or ``$MNIST_DIR``; files' SHA-256 verified) or the cache, read and checked."""
+def _load_full(data_dir, cache_dir) -> tuple[mnist.MnistData | None, Check]:
     try:
         data = mnist.load_dataset(data_dir, cache_dir, allow_download=False, allow_embedded=False, verify=True)
     except mnist.MnistError as exc:  # a bad directory, or "...:\nno cache at ..." / "...:\ncache skipped: ..."
         lines = str(exc).splitlines()
-        return Check("mnist", False, f"full MNIST is not in place: {lines[1] if len(lines) > 1 else lines[0]}")
-    return _full(data)
+        return None, Check("mnist", False, f"full MNIST is not in place: {lines[1] if len(lines) > 1 else lines[0]}")
+    return data, _full(data)
+
+
+def check_mnist(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Check:
+    """Full MNIST from ``data_dir`` (or ``$MNIST_DIR``; files' SHA-256 verified) or the cache, read and checked."""
+    return _load_full(data_dir, cache_dir)[1]
 
 
 def check_pretrained(path: str | os.PathLike = PRETRAINED_PATH) -> Check:
@@ -66,15 +70,32 @@ def prepare(
     progress: mnist.Progress | None = None,
     timeout: float = mnist.DEFAULT_TIMEOUT,
     pretrained_path: str | os.PathLike = PRETRAINED_PATH,
+    allow_download: bool = True,
 ) -> list[Check]:
-    """Check MNIST, downloading it into the cache first if it is not there (no directory given); check the model."""
-    data = check_mnist(data_dir, cache_dir)
-    if not data.ok and data_dir is None and not os.environ.get("MNIST_DIR"):
+    """Put full MNIST into the cache (from the directory given or ``$MNIST_DIR``, verified, or downloaded when
+    neither is there and ``allow_download``), then check it and the pretrained model.
+
+    The cache is what the app reads when it is started without ``MNIST_DIR``: a directory that is fine today
+    is copied there, so that the lab does not depend on the variable being set again in the room."""
+    data, check = _load_full(data_dir, cache_dir)
+    if data is not None and check.ok and data.source == "directory":
+        target = mnist.cache_path(cache_dir)
         try:
-            mnist.download_mnist(cache_dir, mirrors, progress, timeout)
-        except (mnist.MnistError, OSError) as exc:
-            reasons = " ".join(line.strip() for line in str(exc).splitlines())
-            data = Check("mnist", False, f"full MNIST could not be downloaded: {reasons}")
+            mnist.write_cache(target, {"x_train": data.x_train, "t_train": data.t_train, "x_test": data.x_test,
+                                       "t_test": data.t_test}, origin=data.location)
+        except OSError as exc:
+            return [Check("mnist", False, f"could not copy it into the cache {target}: {exc.strerror or exc}"),
+                    check_pretrained(Path(pretrained_path))]
+        check = Check("mnist", True, f"{check.detail}; copied into the cache {target}")
+    elif not check.ok and data_dir is None and not os.environ.get("MNIST_DIR"):
+        if not allow_download:
+            check = Check("mnist", False, f"{check.detail} (and downloads are off: SGDLAB_OFFLINE or --offline)")
         else:
-            data = check_mnist(None, cache_dir)
-    return [data, check_pretrained(Path(pretrained_path))]
+            try:
+                mnist.download_mnist(cache_dir, mirrors, progress, timeout)
+            except (mnist.MnistError, OSError) as exc:
+                reasons = " ".join(line.strip() for line in str(exc).splitlines())
+                check = Check("mnist", False, f"full MNIST could not be downloaded: {reasons}")
+            else:
+                check = check_mnist(None, cache_dir)
+    return [check, check_pretrained(Path(pretrained_path))]

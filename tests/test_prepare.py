@@ -37,18 +37,30 @@ def test_prepare_with_every_mirror_down_says_what_is_missing(tmp_path):
     assert "pretrained model: ready" in result.stdout and "Ready to run offline" not in result.stdout
 
 
-def test_prepare_from_a_directory_verifies_its_files(tmp_path, mnist_mirror):
+def test_prepare_from_a_directory_verifies_its_files_and_caches_them(tmp_path, mnist_mirror, monkeypatch):
     import os
 
-    result = run_cli("prepare", "--data-dir", os.environ["MNIST_DIR"], "--cache-dir", str(tmp_path),
+    cache = tmp_path / "cache"
+    result = run_cli("prepare", "--data-dir", os.environ["MNIST_DIR"], "--cache-dir", str(cache),
                      env={"SGDLAB_MIRRORS": CLOSED})
     assert result.returncode == 0, result.stderr
-    assert list(tmp_path.iterdir()) == []  # a directory is used as it is: nothing cached, nothing downloaded
+    assert f"copied into the cache {cache / 'mnist.npz'}" in result.stdout
+    # the app, started in the room without MNIST_DIR and without the network, finds it in the cache
+    monkeypatch.delenv("MNIST_DIR")
+    data = mnist.load_dataset(None, cache, allow_download=False, allow_embedded=False)
+    assert data.source == "cache" and data.is_full
     bad = tmp_path / "bad"
     bad.mkdir()
     result = run_cli("prepare", "--data-dir", str(bad), env={"SGDLAB_MIRRORS": CLOSED})
     assert result.returncode == 2 and "MNIST: full MNIST is not in place" in result.stderr
     assert len(result.stderr.splitlines()) == 2
+
+
+def test_prepare_offline_says_what_is_missing_without_the_network(tmp_path):
+    result = run_cli("prepare", "--cache-dir", str(tmp_path), env={"SGDLAB_OFFLINE": "1", "SGDLAB_MIRRORS": CLOSED})
+    assert result.returncode == 2
+    assert "downloads are off" in result.stderr and "could not be downloaded" not in result.stderr
+    assert "127.0.0.1:9" not in result.stderr  # no mirror was tried
 
 
 def test_a_damaged_cache_or_a_missing_model_is_named(tmp_path, monkeypatch):
