@@ -250,3 +250,15 @@ def test_the_pages_are_reached_through_the_app(name, title):
     at.switch_page(f"pages/{name}.py").run()
     assert not at.exception
     assert at.title[0].value == title
+
+
+def test_hidden_units_of_a_very_wide_net_draw_the_first_hundred():
+    """A 2,000-unit net (the command line trains one) drew a 64 MB figure, over Streamlit's message limit."""
+    net = TwoLayerNet(784, 2000, 10, weight_init_std=0.01, rng=0)
+    at = _page("hidden_units")
+    at.session_state[state.KEY_RUNS] = [_Job(1, _Run(net))]
+    at.run()
+    assert not at.exception
+    grid = _array(_chart(at, "sgd_units_grid")["data"][0]["z"])
+    assert grid.size < 200 * 28 * 28  # about 100 units, not 2,000
+    assert any("first 100 of the 2,000 hidden units" in c.value for c in at.caption)

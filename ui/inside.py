@@ -156,6 +156,10 @@ def gradient_check_page() -> None:
 # -- hidden units ------------------------------------------------------------------------------------------------
 
 
+#: The hidden-units page draws at most this many units (the first ones): the book's net has 50.
+MAX_UNITS_SHOWN = 100
+
+
 def hidden_units_page() -> None:
     st.title(t("units.title"))
     st.caption(t("units.caption"))
@@ -174,7 +178,10 @@ def hidden_units_page() -> None:
         st.warning(t("inside.no_weights"))
         return
     W1 = np.asarray(net.params["W1"], dtype=np.float64)
-    st.plotly_chart(fig.weight_grid_figure(W1, per_unit=per_unit), key="sgd_units_grid", config=_CHART)
+    if W1.shape[1] > MAX_UNITS_SHOWN:  # a 2,000-unit net (trained on the command line) made a 64 MB figure
+        st.caption(t("units.first_n", shown=MAX_UNITS_SHOWN, total=f"{W1.shape[1]:,}"))
+    st.plotly_chart(fig.weight_grid_figure(W1[:, :MAX_UNITS_SHOWN], per_unit=per_unit), key="sgd_units_grid",
+                    config=_CHART)
 
     st.subheader(t("units.form_title"))
     job = state.get_run(choice.key) if isinstance(choice.key, int) else None
@@ -187,8 +194,8 @@ def hidden_units_page() -> None:
             st.session_state[state.KEY_UNITS_SNAPSHOT] = iterations[0]
         it = st.select_slider(t("units.after"), iterations, key=state.KEY_UNITS_SNAPSHOT,
                               format_func=lambda i: f"{i:,}")
-        W = dict(snapshots)[it]
-        limit = max(fig.symmetric_limit(w) for _, w in snapshots)  # one scale for every snapshot
+        W = dict(snapshots)[it][:, :MAX_UNITS_SHOWN]
+        limit = max(fig.symmetric_limit(w[:, :MAX_UNITS_SHOWN]) for _, w in snapshots)  # one scale for them all
         ipe = job.run.iters_per_epoch
         st.plotly_chart(
             fig.weight_grid_figure(W, per_unit=per_unit, limit=limit,
