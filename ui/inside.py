@@ -15,7 +15,7 @@ import streamlit as st
 
 from nn import inspect as ni
 from nn.two_layer_net import TwoLayerNet
-from ui import data as ui_data, inside_figures as fig, models, state
+from ui import analysis, data as ui_data, inside_figures as fig, models, state
 from ui.i18n import label_func, t
 from ui.models import FRESH, PRETRAINED  # noqa: F401 - the keys tests and pages compare with
 
@@ -44,9 +44,7 @@ def _fmt_time(seconds: float) -> str:
         return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
         return f"{seconds * 1e3:.1f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    return f"{seconds / 60:.0f} min"
+    return analysis.format_duration(seconds)  # "12 s", "48 min 05 s", "2 h 10 min": in the session's language
 
 
 # -- gradient check ----------------------------------------------------------------------------------------------
