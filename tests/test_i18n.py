@@ -116,7 +116,8 @@ def _core_messages() -> list[str]:
     data = ((x, mnist.load_embedded().t_train[:200]), (x[:20], mnist.load_embedded().t_train[:20]))
     diverged = train(TrainConfig(iters=50, lr=1e4, batch_size=20), data)
     stopped = train(TrainConfig(iters=50, batch_size=20), data, should_stop=lambda: True)
-    messages += [diverged.reason, stopped.reason, "training failed: boom", "stopped while waiting for its turn"]
+    messages += [diverged.reason, stopped.reason, "training failed: boom", "stopped while waiting for its turn",
+                 "the training process ended unexpectedly (exit status -9)"]
     messages += [mnist.load_embedded().describe(), "MNIST_DIR could not be used: no such directory: /x"]
     messages += ["full MNIST (60,000 + 10,000 images) from ~/mnist", "full MNIST (60,000 + 10,000 images) downloaded "
                  "from https://example.org/", "MNIST-format data (100 + 10 images) from /tmp/x"]

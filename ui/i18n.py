@@ -105,7 +105,7 @@ def label_func(keys: dict, **kwargs):
 CORE_KEYS = (
     "core.must_be_whole", "core.lr_positive", "core.std_positive", "core.train_size_whole", "core.seed_whole",
     "core.one_of", "core.stopped_after", "core.stopped_during", "core.diverged_mean", "core.diverged",
-    "core.failed", "core.stopped_waiting", "core.sample", "core.downloaded", "core.from", "data.mnist_dir_error",
+    "core.failed", "core.stopped_waiting", "core.process_died", "core.sample", "core.downloaded", "core.from", "data.mnist_dir_error",
     # what nn.model_file says of a bad upload (the common faults; a rarer one is shown as written)
     "core.file_empty", "core.not_zip", "core.damaged_zip", "core.too_large", "core.missing_members",
     "core.pickle_refused", "core.bad_dtype", "core.bad_w1_shape", "core.bad_shape", "core.non_finite_many", "core.non_finite_one",
