@@ -13,6 +13,7 @@ if not jobs:
     cv.no_runs_yet()
     st.stop()
 
+charts = st.container() if state.lecture_mode() else None  # on a projector the chart comes first, on screen
 chosen = cv.choose_runs(jobs)
 smoothing, log_y, x_axis = cv.curve_controls()
 if not chosen:
@@ -20,8 +21,9 @@ if not chosen:
     st.stop()
 
 view = st.session_state[state.KEY_CURVES_VIEW]
-cv.live(chosen, lambda: cv.loss_charts([state.get_run(j.id) or j for j in chosen], smoothing, log_y, x_axis, view),
-        key="sgd_curves_live")
+with charts if charts is not None else st.container():
+    cv.live(chosen, lambda: cv.loss_charts([state.get_run(j.id) or j for j in chosen], smoothing, log_y, x_axis,
+                                           view), key="sgd_curves_live")
 
 d1, d2 = st.columns(2)
 d1.download_button(t("curves.csv_loss"), cv.loss_history_csv(chosen), file_name="sgdlab-loss.csv",

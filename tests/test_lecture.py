@@ -27,6 +27,20 @@ def _keys_in(block) -> set:
     return keys
 
 
+def _types_in(block) -> list:
+    """The element types of ``block`` in page order."""
+    types = []
+
+    def walk(node):
+        if getattr(node, "type", None) and not getattr(node, "children", None):
+            types.append(node.type)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(block)
+    return types
+
+
 def _advanced(at) -> list:
     return [e for e in at.expander if e.label == EN["lecture.advanced"]]
 
@@ -82,6 +96,8 @@ def test_each_slide_button_lands_on_its_page_with_the_books_run(slide):
             assert at.multiselect(key=state.KEY_CURVES_RUNS).value == [jobs[0].id]
             charts = {c.proto.id for c in at.get("plotly_chart")}
             assert len(charts) == 1  # one chart, full width, as on the slide
+            order = _types_in(at.main)  # on a projector the chart comes first, the controls below it
+            assert order.index("plotly_chart") < order.index("multiselect"), order
         else:
             assert at.title[0].value == EN["overfit.title"]
             assert at.session_state[state.KEY_OVERFIT_SELECTED] == jobs[0].id
