@@ -10,6 +10,7 @@ st.caption(t("overfit.caption"))
 
 jobs = state.runs()
 book, overfit = cv.book_and_overfit_jobs(jobs)
+charts = st.container() if state.lecture_mode() else None  # on a projector the verdict and charts come first
 
 with st.container(border=True):
     st.markdown(t("overfit.experiment"))
@@ -27,6 +28,7 @@ if not jobs:
     st.stop()
 
 job = cv.choose_run(jobs)
-cv.live([job, *(j for j in (book, overfit) if j is not None)],
-        lambda: (cv.overfit_panel(state.get_run(job.id) or job), cv.comparison_panel([book, overfit])),
-        key="sgd_overfit_live")
+with charts if charts is not None else st.container():
+    cv.live([job, *(j for j in (book, overfit) if j is not None)],
+            lambda: (cv.overfit_panel(state.get_run(job.id) or job), cv.comparison_panel([book, overfit])),
+            key="sgd_overfit_live")

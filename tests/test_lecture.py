@@ -101,6 +101,8 @@ def test_each_slide_button_lands_on_its_page_with_the_books_run(slide):
         else:
             assert at.title[0].value == EN["overfit.title"]
             assert at.session_state[state.KEY_OVERFIT_SELECTED] == jobs[0].id
+            order = _types_in(at.main)  # the accuracy chart before the experiment's buttons and the run picker
+            assert order.index("plotly_chart") < min(order.index("button"), order.index("selectbox")), order
         # a second click shows the same run rather than starting another
         _open(at, "pages/home.py")
         at.button(key=slide.key).click().run()
