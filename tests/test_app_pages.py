@@ -238,3 +238,20 @@ def test_visitors_do_not_see_each_others_runs():
     b = _open(_app(), "pages/loss_curves.py")
     assert state.KEY_RUNS not in b.session_state or b.session_state[state.KEY_RUNS] == []
     assert "No runs yet" in _texts(b)
+
+
+def test_overfitting_check_of_a_finished_run_with_one_measurement_says_no_curves_are_coming():
+    import numpy as np
+
+    from nn.train import EpochRecord, Run, TrainConfig
+    from ui.model_files import UploadedJob
+
+    run = Run(TrainConfig(iters=1))
+    run.status, run.n_train, run.n_test, run.iterations_done = "finished", 60_000, 10_000, 1
+    run.losses = np.array([2.3])
+    run.epochs = [EpochRecord(0.0, 1, 0.1, 0.1, 0.01)]
+    at = _app()
+    at.session_state[state.KEY_RUNS] = [UploadedJob(1, run)]
+    _open(at, "pages/overfitting.py")
+    text = _texts(at)
+    assert "fewer than two accuracy measurements" in text and "wait for the next one" not in text

@@ -188,6 +188,8 @@ def choose_run(jobs):
 def verdict_box(job) -> None:
     s = accuracy_series(job)
     verdict = analysis.overfitting_verdict(s.train_acc, s.test_acc, job.run.n_train or None)
+    if verdict.level == "none" and job.run.done:  # not "wait for the next one": no measurement is coming
+        verdict = analysis.Verdict("none", t("verdict.none_done"))
     box = {"fine": st.success, "memorised": st.error, "overfit": st.error, "peaked": st.warning,
            "mild": st.warning, "underfit": st.info, "none": st.info}[verdict.level]
     box(f"**{verdict.headline}**" + (f"  \n{verdict.detail}" if verdict.detail else ""))
