@@ -46,7 +46,8 @@ def test_lenient_spellings_are_accepted():
 )
 def test_each_bad_value_falls_back_to_its_default_with_a_notice(name, given, used):
     parsed, notices = links.parse({name: given, "batch" if name != "batch" else "seed": "20"})
-    assert notices == [links.Notice(name, given, used)]
+    assert notices == [links.Notice(name, given, used, links.OPTIONS[name].allowed)]
+    assert notices[0].allowed  # every option says what it may be
     assert links.OPTIONS[name].write(parsed[name]) == used
     assert len(parsed) == 2  # the good value next to it is kept
 
@@ -110,6 +111,8 @@ def test_bad_values_fall_back_with_one_warning_naming_each():
                        ("gradient", "backprop")):
         assert f"**{name}**" in warning and f"**{used}**" in warning
     assert len([w for w in at.warning if "**iters**" in w.value]) == 1
+    assert "(allowed: 1 – 1,000,000)" in warning and "(allowed: 0.0001 – 100)" in warning  # lr
+    assert "(allowed: backprop | numerical | numerical-plain)" in warning
     assert at.number_input(key=state.KEY_ITERS).value == 10_000
     assert at.number_input(key=state.KEY_SEED).value == 5
     assert at.query_params["iters"] == "10000"  # the URL now says what is used

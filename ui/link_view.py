@@ -49,7 +49,7 @@ def apply(values: dict) -> None:
 
 def notice_lines(notices: list[links.Notice]) -> str:
     lines = [t("links.bad_values")]
-    lines += [f"- {t('links.bad_value', name=n.name, given=n.given, used=n.used)}" for n in notices]
+    lines += [f"- {t('links.bad_value', name=n.name, given=n.given, used=n.used, allowed=n.allowed)}" for n in notices]
     return "\n".join(lines)
 
 

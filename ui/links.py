@@ -33,6 +33,7 @@ class Option:
     default: Any
     read: Callable[[str], Any]
     write: Callable[[Any], str]
+    allowed: str = ""  # what the value may be, for people: "1 – 1,000,000", "backprop | numerical | ..."
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Notice:
     name: str
     given: str
     used: str
+    allowed: str = ""
 
 
 def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
@@ -80,19 +82,24 @@ def _flag(text: str) -> bool:
 RANGES = {"iters": (1, 1_000_000), "batch": (1, 10_000), "lr": (0.0001, 100.0), "hidden": (1, 1_000),
           "std": (0.0001, 10.0), "seed": (0, 2**31 - 1)}
 
+def _span(name: str) -> str:
+    low, high = RANGES[name]
+    return f"{low:,g} – {high:,g}" if isinstance(low, float) else f"{low:,} – {high:,}"
+
+
 OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
-        Option("iters", _BOOK.iters, _number(int, *RANGES["iters"]), str),
-        Option("batch", _BOOK.batch_size, _number(int, *RANGES["batch"]), str),
-        Option("lr", _BOOK.lr, _number(float, *RANGES["lr"]), lambda v: f"{v:g}"),
-        Option("hidden", _BOOK.hidden, _number(int, *RANGES["hidden"]), str),
-        Option("std", _BOOK.weight_init_std, _number(float, *RANGES["std"]), lambda v: f"{v:g}"),
-        Option("images", _BOOK.train_size, _images, lambda v: ALL if v is None else str(v)),
-        Option("seed", _BOOK.seed, _number(int, *RANGES["seed"]), str),
-        Option("gradient", _BOOK.gradient, _choice(GRADIENT_METHODS), str),
-        Option("lang", "en", _choice(LANGUAGES), str),
-        Option("lecture", False, _flag, lambda v: "1" if v else "0"),
+        Option("iters", _BOOK.iters, _number(int, *RANGES["iters"]), str, _span("iters")),
+        Option("batch", _BOOK.batch_size, _number(int, *RANGES["batch"]), str, _span("batch")),
+        Option("lr", _BOOK.lr, _number(float, *RANGES["lr"]), lambda v: f"{v:g}", _span("lr")),
+        Option("hidden", _BOOK.hidden, _number(int, *RANGES["hidden"]), str, _span("hidden")),
+        Option("std", _BOOK.weight_init_std, _number(float, *RANGES["std"]), lambda v: f"{v:g}", _span("std")),
+        Option("images", _BOOK.train_size, _images, lambda v: ALL if v is None else str(v), f"{ALL} | 1 – 60,000"),
+        Option("seed", _BOOK.seed, _number(int, *RANGES["seed"]), str, _span("seed")),
+        Option("gradient", _BOOK.gradient, _choice(GRADIENT_METHODS), str, " | ".join(GRADIENT_METHODS)),
+        Option("lang", "en", _choice(LANGUAGES), str, " | ".join(LANGUAGES)),
+        Option("lecture", False, _flag, lambda v: "1" if v else "0", "0 | 1"),
     )
 }
 TRAINING = ("iters", "batch", "lr", "hidden", "std", "images", "seed", "gradient")
@@ -116,7 +123,7 @@ def parse(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[Notice]]:
         except (ValueError, KeyError, OverflowError):
             values[name] = option.default
             given = re.sub(r"[`\s]+", " ", text)[:40]  # shown inside `code` in a warning: no way out of it
-            notices.append(Notice(name, given, option.write(option.default)))
+            notices.append(Notice(name, given, option.write(option.default), option.allowed))
     return values, notices
 
 
