@@ -275,6 +275,27 @@ def test_common_upload_faults_are_told_in_japanese(good_bytes, case, monkeypatch
     assert translated != str(info.value) and re.search(r"[\u3040-\u30ff]", translated), translated
 
 
+@pytest.mark.parametrize("change", ["mixed", "loss", "accuracy"])
+def test_more_upload_faults_are_told_in_japanese(good_bytes, change, monkeypatch):
+    from ui import i18n
+
+    members = _members(good_bytes)
+    if change == "mixed":
+        members["b1"] = members["b1"].astype(np.float64)
+        data = _npz(members)
+    elif change == "loss":
+        members["loss"] = members["loss"].copy()
+        members["loss"][3] = np.nan
+        data = _npz(members)
+    else:
+        data = _with_meta(good_bytes, test_acc=1.5)
+    with pytest.raises(ModelFileError) as info:
+        load_model(data)
+    monkeypatch.setattr(i18n, "language", lambda: "ja")
+    translated = i18n.translate_core(str(info.value))
+    assert translated != str(info.value) and re.search(r"[\u3040-\u30ff]", translated), translated
+
+
 def test_an_oversized_upload_is_told_in_japanese(monkeypatch):
     from ui import i18n
 

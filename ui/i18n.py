@@ -109,7 +109,8 @@ CORE_KEYS = (
     # what nn.model_file says of a bad upload (the common faults; a rarer one is shown as written)
     "core.file_empty", "core.not_zip", "core.damaged_zip", "core.too_large", "core.missing_members",
     "core.pickle_refused", "core.bad_dtype", "core.bad_w1_shape", "core.bad_shape", "core.non_finite_many", "core.non_finite_one",
-    "core.not_sgdlab", "core.newer_format",
+    "core.not_sgdlab", "core.newer_format", "core.mixed_dtypes", "core.loss_non_finite", "core.snapshots_non_finite",
+    "core.meta_fraction",
 )
 #: Captured parts that are themselves words of nn/: translated too when the UI knows them.
 _CORE_WORDS = {
