@@ -324,26 +324,24 @@ class _Evaluator:
         starts = range(0, len(x), self.chunk)
 
         def count(worker: int) -> int:
-            with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a diverged net's exp overflows;
-                return _count(worker)  # errstate is per thread: set here, in the thread that counts
-
-        def _count(worker: int) -> int:
             xb_full, h_full, o_full = self.buffers[worker]
             correct = 0
-            for start in starts[worker :: self.workers]:
-                rows = x[start : start + self.chunk]
-                m = len(rows)
-                xb, h, o = xb_full[:m], h_full[:m], o_full[:m]
-                np.copyto(xb, rows, casting="unsafe")
-                np.dot(xb, W1, out=h)
-                h += params["b1"]
-                np.negative(h, out=h)
-                np.exp(h, out=h)
-                h += 1
-                np.reciprocal(h, out=h)
-                np.dot(h, params["W2"], out=o)
-                o += params["b2"]  # softmax is monotonic: the argmax of the scores is the prediction
-                correct += int(np.count_nonzero(o.argmax(axis=1) == labels[start : start + m]))
+            # errstate is per thread, so it is set here, in the thread that counts: a diverged net's exp overflows
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                for start in starts[worker :: self.workers]:
+                    rows = x[start : start + self.chunk]
+                    m = len(rows)
+                    xb, h, o = xb_full[:m], h_full[:m], o_full[:m]
+                    np.copyto(xb, rows, casting="unsafe")
+                    np.dot(xb, W1, out=h)
+                    h += params["b1"]
+                    np.negative(h, out=h)
+                    np.exp(h, out=h)
+                    h += 1
+                    np.reciprocal(h, out=h)
+                    np.dot(h, params["W2"], out=o)
+                    o += params["b2"]  # softmax is monotonic: the argmax of the scores is the prediction
+                    correct += int(np.count_nonzero(o.argmax(axis=1) == labels[start : start + m]))
             return correct
 
         if self.pool is None:

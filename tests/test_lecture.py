@@ -14,31 +14,20 @@ ADVANCED = (state.KEY_HIDDEN, state.KEY_STD, state.KEY_SEED, state.KEY_USE_ALL, 
 KEY_ONES = (state.KEY_PRESET, state.KEY_ITERS, state.KEY_BATCH, state.KEY_LR)
 
 
+def _nodes(block):
+    """``block`` and everything inside it, in page order."""
+    yield block
+    for child in getattr(block, "children", {}).values():
+        yield from _nodes(child)
+
+
 def _keys_in(block) -> set:
-    keys = set()
-
-    def walk(node):
-        if getattr(node, "key", None):
-            keys.add(node.key)
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(block)
-    return keys
+    return {node.key for node in _nodes(block) if getattr(node, "key", None)}
 
 
 def _types_in(block) -> list:
     """The element types of ``block`` in page order."""
-    types = []
-
-    def walk(node):
-        if getattr(node, "type", None) and not getattr(node, "children", None):
-            types.append(node.type)
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(block)
-    return types
+    return [node.type for node in _nodes(block) if getattr(node, "type", None) and not getattr(node, "children", None)]
 
 
 def _advanced(at) -> list:

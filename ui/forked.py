@@ -89,7 +89,8 @@ def train_forked(
         if not run.done:
             run.status = "failed"
             run.reason = f"the training process ended unexpectedly (exit status {exit_code})"
-        run.iterations_done = int(header[_ITERATIONS]) if run.status == "failed" else run.iterations_done
+        if run.status == "failed":  # the child sent no end: its last published count is what was done
+            run.iterations_done = int(header[_ITERATIONS])
         run.losses = losses.copy()  # a private copy; the shared map goes when its last view does
     return run
 
@@ -168,8 +169,11 @@ def _child(config, data, header, losses, writer, data_source, blas_threads, pare
         sent.update(new)
         return new
 
-    def callback(run: Run, event: str) -> None:
+    def publish(run: Run) -> None:
         header[_ITERATIONS], header[_ELAPSED], header[_EVAL] = run.iterations_done, run.elapsed_s, run.eval_s
+
+    def callback(run: Run, event: str) -> None:
+        publish(run)
         if event == "epoch":
             kept = [it for it, _ in run.snapshots]
             writer.send(("epoch", (run.epochs[-1], kept, pictures(run, everything=False))))
@@ -193,7 +197,7 @@ def _child(config, data, header, losses, writer, data_source, blas_threads, pare
               progress_every=PROGRESS_EVERY, data_source=data_source)
     except Exception:  # noqa: BLE001 - train() has put status "failed" and the reason in the record
         pass
-    header[_ITERATIONS], header[_ELAPSED], header[_EVAL] = run.iterations_done, run.elapsed_s, run.eval_s
+    publish(run)
     end = {
         "status": run.status if run.done else "failed",
         "reason": run.reason,

@@ -223,8 +223,8 @@ def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Paylo
 
 def page_renderer():
     """A ``render(job)`` for ``ui.runner.measure_overhead`` that does what the training page does while a run
-    trains: the progress every ``runner.POLL_SECONDS``, the chart and table every ``CHART_SECONDS``."""
-    every = max(1, round(CHART_SECONDS / runner.POLL_SECONDS))
+    trains: the progress every ``runner.POLL_SECONDS``, the chart and table every ``runner.CHART_SECONDS``."""
+    every = max(1, round(runner.CHART_SECONDS / runner.POLL_SECONDS))
     calls = [0]
 
     def render(job) -> Payload:
@@ -234,8 +234,6 @@ def page_renderer():
     return render
 
 
-#: The live chart and table are redrawn this often (the progress line and numbers every POLL_SECONDS).
-CHART_SECONDS = runner.CHART_SECONDS
 
 
 def progress_line(p: analysis.Progress) -> str:
@@ -282,7 +280,7 @@ def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
 
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
     """Draw ``job``'s live view. While the run goes on, its progress refreshes every ``runner.POLL_SECONDS``
-    and its chart and table every ``CHART_SECONDS``; when it ends the whole page reruns once (so buttons and
+    and its chart and table every ``runner.CHART_SECONDS``; when it ends the whole page reruns once (so buttons and
     the other panels catch up) and nothing polls any more."""
     was_active = not job.run.done
 
@@ -295,7 +293,7 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
         if was_active and current.run.done:
             st.rerun()
 
-    @st.fragment(run_every=CHART_SECONDS if was_active else None)
+    @st.fragment(run_every=runner.CHART_SECONDS if was_active else None)
     def _chart() -> None:
         current = state.get_run(job.id)
         if current is not None:
