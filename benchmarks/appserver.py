@@ -36,14 +36,15 @@ def _wait_for(url: str, seconds: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running_app():
-    """Yield (url, server process) of the app started offline (no downloads); stop it afterwards."""
+def running_app(env: dict | None = None):
+    """Yield (url, server process) of the app started offline (no downloads), with ``env`` added to its
+    environment; stop it afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, "SGDLAB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, env={**os.environ, "SGDLAB_OFFLINE": "1", **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for(url)

@@ -148,9 +148,10 @@ def test_a_short_run_completes_and_its_numbers_appear():
     _finish(at)
     job = at.session_state[state.KEY_RUNS][-1]
     assert job.run.status == "finished" and job.run.iterations_done == 200
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Iteration"] == "200"
-    assert metrics["Epoch"] == "20.0"  # 1,000 images in batches of 100: 10 iterations per epoch
+    line = at.get("progress")[0].proto.text
+    assert "iteration 200 of 200" in line and "epoch 20.0 of 20.0" in line  # 1,000 images, batches of 100
+    assert "took" in line and line.startswith("**finished: test ")
+    assert not at.metric  # the live view is one progress line: no tiles to redraw on every refresh
     table = at.dataframe[0].value
     assert list(table.columns) == ["epoch", "iteration", "train acc (%)", "test acc (%)", "gap (pp)"]
     assert len(table) == len(job.run.epochs) == 21

@@ -176,7 +176,7 @@ def test_the_default_render_builds_the_live_view():
     job = runner.TrainingPool(1).submit(7, TrainConfig(iters=30, batch_size=20), _data(200, 50))
     assert job.join(10)
     payload = render_payload(job)
-    assert payload.title == "#7 lr 0.1 · batch 20 · 30 it"
+    assert job.name == "#7 lr 0.1 · batch 20 · 30 it"
     assert payload.progress.iteration == 30 and payload.status.startswith("finished")
     assert list(payload.table.columns) == ["epoch", "iteration", "train acc (%)", "test acc (%)", "gap (pp)"]
     assert payload.table["iteration"].iloc[0] == 30  # newest first
@@ -190,3 +190,34 @@ def test_limit_blas_threads_sets_and_reports_the_count():
         assert limit_blas_threads(1) == 1
     finally:
         limit_blas_threads(before)
+
+
+@pytest.mark.parametrize(
+    "address, expected",
+    [("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True), ("[::1]", True), ("localhost", True),
+     ("127.0.0.53", True), ("10.0.0.7", False), ("::ffff:10.0.0.7", False), ("2001:db8::1", False),
+     ("example.org", False), ("", False), (None, False), (object(), False)],
+)
+def test_is_loopback(address, expected):
+    assert runner.is_loopback(address) is expected
+
+
+def test_refresh_is_gentle_only_for_a_local_browser_on_a_small_machine():
+    assert runner.choose_refresh(2, local_browser=True) == runner.GENTLE
+    assert runner.choose_refresh(1, local_browser=True) == runner.GENTLE
+    assert runner.choose_refresh(4, local_browser=True) == runner.FAST  # a laptop: the browser has cores of its own
+    assert runner.choose_refresh(2, local_browser=False) == runner.FAST  # a hosted demo: the browser is elsewhere
+    assert runner.choose_refresh(2, True, "fast") == runner.FAST
+    assert runner.choose_refresh(16, False, " Gentle ") == runner.GENTLE
+    assert runner.choose_refresh(2, True, "nonsense") == runner.GENTLE  # unknown setting: automatic
+    # "a few times a second" where the cores allow it, and never slower than once a second for the progress
+    assert runner.FAST.status <= 0.5 and runner.GENTLE.status <= 1.0
+    assert runner.FAST.chart <= runner.GENTLE.chart and runner.FAST.sidebar <= runner.GENTLE.sidebar
+
+
+def test_refresh_outside_a_browser_session_is_fast(monkeypatch):
+    monkeypatch.delenv("SGDLAB_REFRESH", raising=False)
+    assert runner.browser_is_local() is False
+    assert runner.refresh() == runner.FAST
+    monkeypatch.setenv("SGDLAB_REFRESH", "gentle")
+    assert runner.refresh() == runner.GENTLE

@@ -74,7 +74,7 @@ def live(jobs, draw, key: str) -> None:
     was_active = _any_active(jobs)
     ids = [j.id for j in jobs]
 
-    @st.fragment(run_every=runner.CHART_SECONDS if was_active else None, key=key)
+    @st.fragment(run_every=runner.refresh().chart if was_active else None, key=key)
     def _panel() -> None:
         draw()
         current = [state.get_run(i) for i in ids]

@@ -14,12 +14,15 @@ that wait or run, to order them; a visitor's jobs are reachable only from that v
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import statistics
 import sys
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Callable
 
 import streamlit as st
@@ -35,12 +38,71 @@ from ui.forked import train_forked
 #: numerical-gradient one) cannot make everybody else wait for it.
 DEFAULT_MAX_TRAININGS = 2
 
-#: How often a page redraws a live run's progress (line, numbers), in seconds: a few times a second.
-POLL_SECONDS = 0.5
-#: How often live charts and tables are redrawn. Each redraw costs the browser ~0.1 CPU-second (React and
-#: Plotly): with Chromium on the same 2 cores as the training, the refresh rate is most of what the display costs.
-CHART_SECONDS = 2.0
+@dataclass(frozen=True)
+class Refresh:
+    """How often, in seconds, a page redraws a live run: its progress line, its charts and tables, and the
+    sidebar's run line. Each redraw is a Streamlit fragment rerun, and each costs the browser a React pass over
+    the whole page (~40-60 ms of Chromium's main thread on the Train page; a chart ~150 ms with Plotly)."""
 
+    status: float
+    chart: float
+    sidebar: float
+
+
+#: A few times a second for the progress; charts and tables every 2 s.
+FAST = Refresh(status=0.5, chart=2.0, sidebar=2.0)
+#: Where the browser shares a small machine with the training: with Chromium on the same 2 cores as the book's
+#: run (benchmarks/app_browser.py, 10 interleaved rounds) FAST made the run 18 % slower than on the command line,
+#: GENTLE 7-10 %. The training wants 1.3 of the 2 cores (its SGD steps, and accuracy measured alongside them).
+GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
+#: At most this many cores counts as a small machine.
+SMALL_MACHINE_CORES = 2
+#: ``SGDLAB_REFRESH``: "auto" (the default: ``GENTLE`` on a small machine with a local browser), "fast", "gentle".
+REFRESH_CHOICES = ("auto", "fast", "gentle")
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def choose_refresh(cores: int, local_browser: bool, setting: str = "auto") -> Refresh:
+    """The refresh rates on a server with ``cores`` for a browser on the same machine or not."""
+    setting = (setting or "auto").strip().lower()
+    if setting == "fast":
+        return FAST
+    if setting == "gentle":
+        return GENTLE
+    return GENTLE if local_browser and cores <= SMALL_MACHINE_CORES else FAST
+
+
+def is_loopback(address: object) -> bool:
+    """"127.0.0.1", "::1", "::ffff:127.0.0.1", "localhost" → True; other addresses, None, junk → False."""
+    if not isinstance(address, str) or not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    except ValueError:
+        return address.lower() == "localhost"
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+def browser_is_local() -> bool:
+    """Whether the current visitor's browser runs on this machine: its connection comes from a loopback
+    address (Streamlit reports 127.0.0.1 and ::1 as None, so then the address it opened must be a loopback one).
+    False when unknown, e.g. under AppTest."""
+    try:
+        address = st.context.ip_address
+        return is_loopback(address) if address is not None else is_loopback(urlsplit(st.context.url or "").hostname)
+    except Exception:  # noqa: BLE001 - outside a script run: not a browser at all
+        return False
+
+
+def refresh() -> Refresh:
+    """The refresh rates for the current visitor (``SGDLAB_REFRESH`` overrides the automatic choice)."""
+    return choose_refresh(available_cores(), browser_is_local(), os.environ.get("SGDLAB_REFRESH", "auto"))
 
 
 #: Where runs train: "process" (a forked child, see ``ui.forked``) where ``os.fork`` is safe, else "thread".
@@ -254,7 +316,7 @@ def time_in_app(
     config: TrainConfig,
     data,
     render: Callable[[TrainingJob], object] | None = None,
-    poll_seconds: float = POLL_SECONDS,
+    poll_seconds: float = FAST.status,
 ) -> float:
     """Seconds from Start to finished for ``config`` through the app's runner thread, while this thread polls
     it every ``poll_seconds`` and calls ``render(job)`` as a page would (build the figures and serialise them)."""
@@ -270,7 +332,7 @@ def measure_overhead(
     data,
     repeats: int = 3,
     render: Callable[[TrainingJob], object] | None = None,
-    poll_seconds: float = POLL_SECONDS,
+    poll_seconds: float = FAST.status,
 ) -> dict:
     """Time ``config`` directly and through the runner with live rendering, interleaved ``repeats`` times.
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data as ui_data, i18n, lecture, state
+from ui import data as ui_data, i18n, lecture, runner, state
 from ui.i18n import t
 
-SIDEBAR_POLL_SECONDS = 2.0  # the run status line; each refresh costs the browser ~0.1 CPU-s (see ui.runner)
 
 
 def run_status_line() -> str:
@@ -56,7 +55,7 @@ def render() -> None:
         st.markdown(t("sidebar.current_run"))
         active = state.active_run() is not None
 
-        @st.fragment(run_every=SIDEBAR_POLL_SECONDS if active else None)
+        @st.fragment(run_every=runner.refresh().sidebar if active else None)
         def _status() -> None:
             st.text(run_status_line())
 

@@ -182,7 +182,6 @@ def estimate_message(config: TrainConfig, data) -> tuple[str, str, float]:
 class Payload:
     """What one refresh of the live view shows (``figure`` and ``table`` only when the chart is redrawn)."""
 
-    title: str
     status: str
     progress: analysis.Progress
     figure: object = None
@@ -212,7 +211,7 @@ def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Paylo
     progress = analysis.progress_of(run)
     status = job.status_text()
     message = translate_core(run.reason) if run.status in ("diverged", "failed") else ""
-    payload = Payload(job.name, status, progress, message=message)
+    payload = Payload(status, progress, message=message)
     if with_chart:
         payload.figure = figures.live_loss_figure(run.losses, run.iterations_done, run.config.iters, name=job.name,
                                                   lecture=lecture)
@@ -223,8 +222,8 @@ def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Paylo
 
 def page_renderer():
     """A ``render(job)`` for ``ui.runner.measure_overhead`` that does what the training page does while a run
-    trains: the progress every ``runner.POLL_SECONDS``, the chart and table every ``runner.CHART_SECONDS``."""
-    every = max(1, round(runner.CHART_SECONDS / runner.POLL_SECONDS))
+    trains at ``runner.FAST`` rates: the progress twice a second, the chart and table every 2 s."""
+    every = max(1, round(runner.FAST.chart / runner.FAST.status))
     calls = [0]
 
     def render(job) -> Payload:
@@ -246,17 +245,13 @@ def progress_line(p: analysis.Progress) -> str:
 
 
 def draw_status(payload: Payload) -> None:
+    """One element, the progress bar with its line (status, iteration, epoch, it/s, time left): this is what
+    reruns a few times a second, and every element a rerun sends costs the browser a React pass over the page
+    (four metric tiles under it made each refresh ~60 % dearer; the line already says what they said)."""
     p = payload.progress
-    st.markdown(f"#### {payload.title}")
     st.progress(min(1.0, p.fraction), text=f"**{payload.status}** — {progress_line(p)}")
     if payload.message:
         st.error(payload.message)
-    # lecture mode: two to a row (four cut "10,000" off at lecture size)
-    m1, m2, m3, m4 = (*st.columns(2), *st.columns(2)) if state.lecture_mode() else st.columns(4)
-    m1.metric(t("train.metric_iteration"), f"{p.iteration:,}")
-    m2.metric(t("train.metric_epoch"), f"{p.epoch:.1f}")
-    m3.metric(t("train.metric_its"), f"{p.its_per_s:,.0f}")
-    m4.metric(t("train.metric_left"), "—" if p.seconds_left is None else analysis.format_duration(p.seconds_left))
 
 
 def draw_chart(payload: Payload, chart_key: str) -> None:
@@ -275,16 +270,18 @@ def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
     st.info(t("train.press_start"))
     run = Run(config)
     figure = figures.live_loss_figure(run.losses, 0, config.iters, lecture=state.lecture_mode())
-    draw_chart(Payload("", "", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key)
+    draw_chart(Payload("", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key)
 
 
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
-    """Draw ``job``'s live view. While the run goes on, its progress refreshes every ``runner.POLL_SECONDS``
-    and its chart and table every ``runner.CHART_SECONDS``; when it ends the whole page reruns once (so buttons and
+    """Draw ``job``'s live view. While the run goes on, its progress and its chart and table refresh at the
+    visitor's ``runner.refresh()`` rates; when it ends the whole page reruns once (so buttons and
     the other panels catch up) and nothing polls any more."""
     was_active = not job.run.done
+    rates = runner.refresh()
+    st.markdown(f"#### {job.name}")  # the run's name does not change: drawn once, outside the refreshes
 
-    @st.fragment(run_every=runner.POLL_SECONDS if was_active else None)
+    @st.fragment(run_every=rates.status if was_active else None)
     def _status() -> None:
         current = state.get_run(job.id)
         if current is None:
@@ -293,7 +290,7 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
         if was_active and current.run.done:
             st.rerun()
 
-    @st.fragment(run_every=runner.CHART_SECONDS if was_active else None)
+    @st.fragment(run_every=rates.chart if was_active else None)
     def _chart() -> None:
         current = state.get_run(job.id)
         if current is not None:

@@ -70,7 +70,10 @@ def test_train_live_switch_pages_and_stop(page, app_url, tmp_path):
     page.wait_for_timeout(1500)
     later_text = page.locator("[data-testid='stProgress']").inner_text()
     assert first_text != later_text, "the progress must move while training"
-    assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer, [data-testid='stPlotlyChart'] canvas").count()
+    # the curve grows at the next chart refresh (every 2 s; 3 s with the browser on a 2-core machine)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .scatterlayer path.js-line')]"
+        ".some(p => (p.getAttribute('d') || '').length > 20)", timeout=15_000)
     page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
 
     # another page while it trains: the sidebar shows it live
