@@ -221,3 +221,32 @@ def test_refresh_outside_a_browser_session_is_fast(monkeypatch):
     assert runner.refresh() == runner.FAST
     monkeypatch.setenv("SGDLAB_REFRESH", "gentle")
     assert runner.refresh() == runner.GENTLE
+
+
+class _JobNearItsEnd:
+    """A job as the live view sees it, whose run has ``done`` of 1,000 iterations at 1,000 it/s."""
+
+    def __init__(self, done: int) -> None:
+        from nn.train import Run
+
+        self.run = Run(TrainConfig(iters=1_000, train_size=1_000))
+        self.run.status, self.run.iterations_done, self.run.elapsed_s = "running", done, done / 1_000
+        self.run.n_train, self.stopping, self.joined = 1_000, False, []
+
+    def join(self, timeout=None):
+        self.joined.append(timeout)
+        return False
+
+
+def test_the_live_view_waits_for_an_end_due_before_the_next_refresh():
+    from ui.training_view import wait_for_the_end
+
+    far = _JobNearItsEnd(done=100)  # ~0.9 s of steps left (plus its measurements): more than a 0.5 s refresh
+    wait_for_the_end(far, 0.5)
+    assert far.joined == []
+    near = _JobNearItsEnd(done=999)  # ~1 ms left: wait for it, a little longer than the estimate, then draw
+    wait_for_the_end(near, 0.5)
+    assert len(near.joined) == 1 and 0.2 < near.joined[0] <= 0.5
+    near.stopping = True  # Stop pressed: Stop's own callback waits for the end
+    wait_for_the_end(near, 0.5)
+    assert len(near.joined) == 1

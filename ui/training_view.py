@@ -273,6 +273,16 @@ def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
     draw_chart(Payload("", analysis.progress_of(run), figure=figure, table=accuracy_table(run)), chart_key)
 
 
+def wait_for_the_end(job, interval: float) -> None:
+    """If ``job`` will end before the next refresh (``interval`` s away), wait for its end here (at most
+    ``interval``), so that the page shows "finished" the moment it is, not up to a refresh later."""
+    if job.run.done or job.stopping:
+        return
+    left = analysis.progress_of(job.run).seconds_left
+    if left is not None and left < interval:
+        job.join(timeout=min(left + 0.2, interval))
+
+
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
     """Draw ``job``'s live view. While the run goes on, its progress and its chart and table refresh at the
     visitor's ``runner.refresh()`` rates; when it ends the whole page reruns once (so buttons and
@@ -286,6 +296,8 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
         current = state.get_run(job.id)
         if current is None:
             return
+        if was_active:
+            wait_for_the_end(current, rates.status)
         draw_status(render_payload(current, with_chart=False))
         if was_active and current.run.done:
             st.rerun()
