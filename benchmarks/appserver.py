@@ -44,7 +44,8 @@ def running_app(env: dict | None = None):
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, "SGDLAB_OFFLINE": "1", **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, env={**os.environ, "SGDLAB_OFFLINE": "1", **(env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for(url)

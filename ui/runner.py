@@ -52,7 +52,7 @@ class Refresh:
 #: A few times a second for the progress; charts and tables every 2 s.
 FAST = Refresh(status=0.5, chart=2.0, sidebar=2.0)
 #: Where the browser shares a small machine with the training: with Chromium on the same 2 cores as the book's
-#: run (benchmarks/app_browser.py, 8-10 interleaved rounds, two sessions) FAST made the run 12-18 % slower than
+#: run (benchmarks/app_browser.py, 8-10 interleaved rounds, two sessions) FAST made the run 11.7-18 % slower than
 #: on the command line, GENTLE 9-10.5 %. The training wants 1.3 of the 2 cores (its SGD steps, and accuracy
 #: measured alongside them).
 GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
@@ -143,6 +143,7 @@ class TrainingJob:
         self._pool = pool
         self._stop = threading.Event()
         self.error = ""
+        self.waited_for_end = False  # the live view has waited once for this run's end (ui.training_view)
         self.thread = threading.Thread(target=self._work, name=f"sgdlab-train-{job_id}", daemon=True)
 
     # -- what pages read ------------------------------------------------------------------------------------

@@ -275,11 +275,14 @@ def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:
 
 def wait_for_the_end(job, interval: float) -> None:
     """If ``job`` will end before the next refresh (``interval`` s away), wait for its end here (at most
-    ``interval``), so that the page shows "finished" the moment it is, not up to a refresh later."""
-    if job.run.done or job.stopping:
+    ``interval``, and once per job: a run that stalls near its end must not hold the page up at every refresh),
+    so that the page shows "finished" when it is, not up to a refresh later. Best effort: the estimate of the
+    time left can be short (the last accuracy measurement), and then the next refresh shows the end."""
+    if job.run.done or job.stopping or job.waited_for_end:
         return
     left = analysis.progress_of(job.run).seconds_left
     if left is not None and left < interval:
+        job.waited_for_end = True
         job.join(timeout=min(left + 0.2, interval))
 
 
