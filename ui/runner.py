@@ -58,8 +58,6 @@ FAST = Refresh(status=0.5, chart=2.0, sidebar=2.0)
 GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
 #: At most this many cores counts as a small machine.
 SMALL_MACHINE_CORES = 2
-#: ``SGDLAB_REFRESH``: "auto" (the default: ``GENTLE`` on a small machine with a local browser), "fast", "gentle".
-REFRESH_CHOICES = ("auto", "fast", "gentle")
 
 
 def available_cores() -> int:
@@ -102,7 +100,8 @@ def browser_is_local() -> bool:
 
 
 def refresh() -> Refresh:
-    """The refresh rates for the current visitor (``SGDLAB_REFRESH`` overrides the automatic choice)."""
+    """The refresh rates for the current visitor. ``SGDLAB_REFRESH``: "auto" (the default: ``GENTLE`` on a small
+    machine with a local browser, else ``FAST``), "fast" or "gentle"; any other value means "auto"."""
     return choose_refresh(available_cores(), browser_is_local(), os.environ.get("SGDLAB_REFRESH", "auto"))
 
 

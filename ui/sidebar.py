@@ -8,7 +8,6 @@ from ui import data as ui_data, i18n, lecture, runner, state
 from ui.i18n import t
 
 
-
 def run_status_line() -> str:
     """"idle", "training 3,400 of 10,000", "waiting — place 2 in line", "finished: test 94.6%"..."""
     job = state.active_run() or state.latest_run()
