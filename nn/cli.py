@@ -13,7 +13,8 @@ import sys
 import threading
 
 from nn.blas import limit_blas_threads
-from nn.train import DTYPES, GRADIENT_METHODS, Run, TrainConfig, train
+from nn.options import OPTIONS, Option
+from nn.train import Run, TrainConfig, train
 
 PROG = "python -m nn"
 
@@ -25,22 +26,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _whole_number(text: str, minimum: int) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-    return value
+def _option_type(option: Option):
+    """argparse's ``type`` for a training option: the text read as a whole number (``1,000`` and ``1_000`` too) or a
+    number, or ``all`` for an option that may be None, then ``Option.check``-ed against what the option allows."""
+
+    def read(text: str):
+        if option.optional and text.strip().lower() == "all":
+            return None
+        try:
+            value = int(text.replace("_", "").replace(",", "")) if option.kind is int else float(text)
+        except ValueError:
+            expected = "a whole number" if option.kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        try:
+            return option.check(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be in {option.span()}, got {text}") from None
+
+    read.__name__ = option.name  # argparse names a failing type by it
+    return read
 
 
-def _positive_int(text: str) -> int:
-    return _whole_number(text, 1)
-
-
-def _non_negative_int(text: str) -> int:
-    return _whole_number(text, 0)
+def _train_options(parser: argparse.ArgumentParser) -> None:
+    """``--iters``, ``--batch-size``...: one flag per training option of ``nn.options``, with its default and help."""
+    for option in OPTIONS.values():
+        shown = "" if option.default is None else " (default %(default)s)"  # train_size's help says "default: all"
+        if option.kind is str:
+            parser.add_argument(option.cli, choices=option.choices, default=option.default, help=option.help + shown)
+        else:
+            parser.add_argument(option.cli, type=_option_type(option), default=option.default, help=option.help + shown)
 
 
 def _positive_float(text: str) -> float:
@@ -54,7 +68,6 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = TrainConfig()
     parser = _Parser(
         prog=PROG,
         description="SGD Lab's NumPy core: train the two-layer network of Deep Learning from Scratch §4.5 on MNIST.",
@@ -68,25 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mini-batch SGD as in §4.5: draw a random mini-batch, compute the gradient, step against it. "
         "Prints the book's line 'train acc, test acc | ...' once per epoch and a summary at the end.",
     )
-    t.add_argument("--iters", type=_positive_int, default=defaults.iters, help="SGD steps (default %(default)s)")
-    t.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="mini-batch size (default %(default)s)")
-    t.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default %(default)s)")
-    t.add_argument("--hidden", type=_positive_int, default=defaults.hidden, help="hidden units (default %(default)s)")
-    t.add_argument(
-        "--weight-init-std", type=_positive_float, default=defaults.weight_init_std,
-        help="std of the initial weights (default %(default)s)",
-    )
-    t.add_argument("--seed", type=_non_negative_int, default=defaults.seed, help="random seed (default %(default)s)")
-    t.add_argument(
-        "--train-size", type=_positive_int, default=None,
-        help="train on a random subset of this many images, e.g. 300 to provoke overfitting (default: all)",
-    )
-    t.add_argument(
-        "--gradient", choices=GRADIENT_METHODS, default=defaults.gradient,
-        help="backprop (fast), numerical (central differences using the net's structure) or numerical-plain "
-        "(the book's element-by-element loop: ~17 s per iteration) (default %(default)s)",
-    )
-    t.add_argument("--dtype", choices=DTYPES, default=defaults.dtype, help="float type of weights and images (default %(default)s)")
+    _train_options(t)
     _data_arguments(t)
     t.add_argument("--save", metavar="FILE", help="save the trained model (.npz: weights, config, history)")
     t.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -187,11 +182,7 @@ def _load(args):
 
 
 def cmd_train(args) -> int:
-    config = TrainConfig(
-        iters=args.iters, batch_size=args.batch_size, lr=args.lr, hidden=args.hidden,
-        weight_init_std=args.weight_init_std, seed=args.seed, train_size=args.train_size,
-        gradient=args.gradient, dtype=args.dtype,
-    )
+    config = TrainConfig(**{name: getattr(args, name) for name in OPTIONS})
     problems = config.errors()
     if problems:
         print(f"{PROG} train: error: {'; '.join(problems)}", file=sys.stderr)

@@ -40,6 +40,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from nn.messages import Message
+
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -138,15 +140,15 @@ class MnistData:
         return self.source != "embedded" and (self.n_train, self.n_test) == FULL_SIZES
 
     def describe(self) -> str:
-        """One line for people, e.g. ``full MNIST (60,000 + 10,000 images) from ~/.cache/sgdlab/mnist.npz``."""
-        counts = f"{self.n_train:,} + {self.n_test:,} images"
-        where = _short_path(self.location)
+        """One line for people, e.g. ``full MNIST (60,000 + 10,000 images) from ~/.cache/sgdlab/mnist.npz`` (a
+        coded ``nn.messages.Message``: "data_full", "data_sample"...)."""
         if self.source == "embedded":
-            return f"offline sample ({counts}, class-balanced, about 10% of MNIST) shipped with SGD Lab"
-        what = "full MNIST" if self.is_full else "MNIST-format data"
+            return Message("data_sample", n_train=self.n_train, n_test=self.n_test)
         if self.source == "download":
-            return f"{what} ({counts}) downloaded from {where}"
-        return f"{what} ({counts}) from {where}"
+            code = "data_full_downloaded" if self.is_full else "data_other_downloaded"
+        else:
+            code = "data_full" if self.is_full else "data_other"
+        return Message(code, n_train=self.n_train, n_test=self.n_test, where=_short_path(self.location))
 
     def as_tuple(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """``((x_train, t_train), (x_test, t_test))``, as ``nn.train.train`` takes it."""

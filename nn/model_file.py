@@ -14,7 +14,7 @@ Layout (format ``sgd-lab-model``, version 1), every member a plain array:
 
 ``load_model`` treats its input as untrusted (an upload): a size limit, ``np.load(allow_pickle=False)``, and a
 check of every key, shape, dtype, value and JSON field; each fault raises ``ModelFileError`` with one line that
-names it. Pure NumPy and the standard library.
+names it (a coded ``nn.messages.Message``, which the app shows in its language). Pure NumPy and the standard library.
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ from typing import IO, Any
 
 import numpy as np
 
+from nn.messages import Message, MessageError
+from nn.options import OPTIONS
 from nn.train import EpochRecord, Run, TrainConfig
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
 
 FORMAT = "sgd-lab-model"
 VERSION = 1
 INPUT_SIZE, OUTPUT_SIZE = 784, 10
-MAX_HIDDEN = 4096
+MAX_HIDDEN = OPTIONS["hidden"].high  # 1,000: the most hidden units a run may have is the most a file may hold
 #: The upload limit, in MB: also ``server.maxUploadSize`` in .streamlit/config.toml (a test checks they agree).
 #: The book's run (784-50-10, float32, 10,000 losses) saves to 1.4 MB with its 18 W1 snapshots (190 KB
 #: without); a float64 784-1000-10 model with 100,000 losses is about 7 MB (save_run keeps the snapshots that fit).
@@ -55,8 +57,8 @@ _OPTIONAL = ("loss", "snapshots", "snapshot_iters")
 _EPOCH_FIELDS = ("epoch", "iteration", "train_acc", "test_acc", "elapsed_s")
 
 
-class ModelFileError(ValueError):
-    """A model file that cannot be used; the message is one line naming the fault."""
+class ModelFileError(MessageError, ValueError):
+    """A model file that cannot be used; the message is one line naming the fault (a coded ``Message``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,28 +228,28 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = M
     """A model from a path, the file's bytes or a binary file object; any fault raises ``ModelFileError``."""
     data = _read_limited(source, max_bytes)
     if not data:
-        raise ModelFileError("the file is empty")
+        raise ModelFileError(Message("file_empty"))
     if not data.startswith(b"PK\x03\x04"):
-        raise ModelFileError("not an .npz model file (it is not a zip archive)")
+        raise ModelFileError(Message("not_zip"))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ModelFileError(f"damaged zip archive: {exc}") from None
+        raise ModelFileError(Message("damaged_zip", error=str(exc))) from None
     unpacked = sum(info.file_size for info in infos)
     if unpacked > MAX_UNPACKED_BYTES:
-        raise ModelFileError(f"its contents unpack to {unpacked / 2**20:.0f} MB (limit {MAX_UNPACKED_BYTES >> 20} MB)")
+        raise ModelFileError(Message("unpacks_too_large", size=unpacked / 2**20, limit=MAX_UNPACKED_BYTES >> 20))
     names = {info.filename.removesuffix(".npy") for info in infos}
     missing = [key for key in _MEMBERS if key not in names]
     if missing:
-        raise ModelFileError(f"missing {', '.join(missing)} (a model file holds W1, b1, W2, b2 and meta)")
+        raise ModelFileError(Message("missing_members", keys=", ".join(missing)))
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: _member(npz, key) for key in (*_MEMBERS, *_OPTIONAL) if key in names}
     except ModelFileError:
         raise
     except Exception as exc:  # zlib, truncated members, bad .npy headers...
-        raise ModelFileError(f"unreadable contents: {_one_line(exc)}") from None
+        raise ModelFileError(Message("unreadable", error=_one_line(exc))) from None
     params = _check_params(arrays)
     meta = _check_meta(arrays["meta"], params)
     losses = _check_losses(arrays.get("loss"), meta)
@@ -261,11 +263,11 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = M
 def load_pretrained(path: str | os.PathLike = PRETRAINED_PATH) -> ModelFile:
     """The model shipped with SGD Lab (made by ``scripts/train_pretrained.py``)."""
     if not Path(path).is_file():
-        raise ModelFileError(f"{path}: the pretrained model is missing (run scripts/train_pretrained.py)")
+        raise ModelFileError(Message("pretrained_missing", path=str(path)))
     try:
         return load_model(path)
     except ModelFileError as exc:
-        raise ModelFileError(f"{path}: {exc}") from None
+        raise ModelFileError(Message("pretrained_fault", path=str(path), fault=str(exc))) from None
 
 
 def _read_limited(source, max_bytes: int) -> bytes:
@@ -281,14 +283,14 @@ def _read_limited(source, max_bytes: int) -> bytes:
                 raise ModelFileError(_too_big(size, max_bytes))
             data = path.read_bytes()
         except OSError as exc:
-            raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise ModelFileError(Message("cannot_read", path=str(path), error=str(exc.strerror or exc))) from None
     if len(data) > max_bytes:
         raise ModelFileError(_too_big(len(data), max_bytes))
     return data
 
 
-def _too_big(size: int, limit: int) -> str:
-    return f"the file is too large: {size / 2**20:.1f} MB (limit {limit / 2**20:.0f} MB)"
+def _too_big(size: int, limit: int) -> Message:
+    return Message("too_large", size=size / 2**20, limit=limit / 2**20)
 
 
 def _one_line(exc: Exception) -> str:
@@ -301,88 +303,86 @@ def _member(npz, key: str) -> np.ndarray:
         return npz[key]
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise ModelFileError(f"{key} holds Python objects (pickle), which are refused") from None
-        raise ModelFileError(f"{key} is unreadable: {_one_line(exc)}") from None
+            raise ModelFileError(Message("pickle_refused", key=key)) from None
+        raise ModelFileError(Message("member_unreadable", key=key, error=_one_line(exc))) from None
 
 
 def _check_params(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     params = {key: arrays[key] for key in PARAM_KEYS}
     for key, value in params.items():
         if value.dtype not in (np.float32, np.float64):
-            raise ModelFileError(f"{key} has dtype {value.dtype}; weights must be float32 or float64")
+            raise ModelFileError(Message("bad_dtype", key=key, dtype=str(value.dtype)))
     dtypes = {str(value.dtype) for value in params.values()}
     if len(dtypes) > 1:
-        raise ModelFileError(f"the weights mix dtypes ({', '.join(sorted(dtypes))})")
+        raise ModelFileError(Message("mixed_dtypes", dtypes=", ".join(sorted(dtypes))))
     W1, b1, W2, b2 = (params[key] for key in PARAM_KEYS)
     if W1.ndim != 2 or W1.shape[0] != INPUT_SIZE or not 1 <= W1.shape[1] <= MAX_HIDDEN:
-        raise ModelFileError(
-            f"W1 has shape {W1.shape}; expected ({INPUT_SIZE}, hidden) with 1 ≤ hidden ≤ {MAX_HIDDEN}"
-        )
+        raise ModelFileError(Message("bad_w1_shape", shape=W1.shape, n_in=INPUT_SIZE, most=MAX_HIDDEN))
     hidden = W1.shape[1]
     expected = {"b1": (hidden,), "W2": (hidden, OUTPUT_SIZE), "b2": (OUTPUT_SIZE,)}
     for key, shape in expected.items():
         if params[key].shape != shape:
-            raise ModelFileError(f"{key} has shape {params[key].shape}; expected {shape} for W1 of shape {W1.shape}")
+            raise ModelFileError(Message("bad_shape", key=key, shape=params[key].shape, expected=shape, w1=W1.shape))
     for key, value in params.items():
         bad = int(np.count_nonzero(~np.isfinite(value)))
         if bad:
-            raise ModelFileError(f"{key} has {bad:,} non-finite value{'s' if bad > 1 else ''} (NaN or infinity)")
+            raise ModelFileError(Message("non_finite_many" if bad > 1 else "non_finite_one", key=key, count=bad))
     return params
 
 
 def _check_meta(array: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, Any]:
     if array.dtype.kind != "U" or array.shape != ():
-        raise ModelFileError(f"meta must be a single text value, got dtype {array.dtype} and shape {array.shape}")
+        raise ModelFileError(Message("meta_not_text", dtype=str(array.dtype), shape=array.shape))
     text = str(array[()])
     if len(text) > MAX_META_CHARS:
-        raise ModelFileError(f"meta is too long ({len(text):,} characters)")
+        raise ModelFileError(Message("meta_too_long", length=len(text)))
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ModelFileError(f"meta is not valid JSON: {exc}") from None
+        raise ModelFileError(Message("meta_not_json", error=str(exc))) from None
     if not isinstance(meta, dict):
-        raise ModelFileError("meta must be a JSON object")
+        raise ModelFileError(Message("meta_not_object"))
     if meta.get("format") != FORMAT:
-        raise ModelFileError(f"meta.format is {meta.get('format')!r}, not {FORMAT!r}: not an SGD Lab model")
+        raise ModelFileError(Message("not_sgdlab", got=meta.get("format"), want=FORMAT))
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"meta.version must be a whole number ≥ 1, got {version!r}")
+        raise ModelFileError(Message("meta_version", value=version))
     if version > VERSION:
-        raise ModelFileError(f"made by a newer SGD Lab (format version {version}; this one reads {VERSION})")
+        raise ModelFileError(Message("newer_format", version=version, reads=VERSION))
     sizes = [INPUT_SIZE, params["W1"].shape[1], OUTPUT_SIZE]
     if meta.get("sizes") != sizes:
-        raise ModelFileError(f"meta.sizes is {meta.get('sizes')!r} but the weights are {sizes}")
+        raise ModelFileError(Message("meta_sizes", got=meta.get("sizes"), sizes=sizes))
     if meta.get("dtype") != str(params["W1"].dtype):
-        raise ModelFileError(f"meta.dtype is {meta.get('dtype')!r} but the weights are {params['W1'].dtype}")
+        raise ModelFileError(Message("meta_dtype", got=meta.get("dtype"), dtype=str(params["W1"].dtype)))
     config_values = meta.get("config")
     if not isinstance(config_values, dict):
-        raise ModelFileError("meta.config is missing or not an object")
+        raise ModelFileError(Message("meta_config_missing"))
     try:
         config = TrainConfig.from_dict(config_values)
     except TypeError as exc:
-        raise ModelFileError(f"meta.config is malformed: {_one_line(exc)}") from None
+        raise ModelFileError(Message("meta_config_malformed", error=_one_line(exc))) from None
     problems = config.errors()
     if problems:
-        raise ModelFileError(f"meta.config: {problems[0]}")
+        raise ModelFileError(Message("meta_config_problem", problem=problems[0]))
     if config.hidden != sizes[1]:
-        raise ModelFileError(f"meta.config.hidden is {config.hidden} but W1 has {sizes[1]} hidden units")
+        raise ModelFileError(Message("meta_hidden", hidden=config.hidden, units=sizes[1]))
     if meta.get("activation") != config.activation:
-        raise ModelFileError(f"meta.activation is {meta.get('activation')!r}; expected {config.activation!r}")
+        raise ModelFileError(Message("meta_activation", got=meta.get("activation"), want=config.activation))
     for key in ("test_acc", "train_acc"):
         value = meta.get(key)
         if value is not None and not (_is_number(value) and 0 <= value <= 1):
-            raise ModelFileError(f"meta.{key} must be a number between 0 and 1 (or null), got {value!r}")
+            raise ModelFileError(Message("meta_fraction", key=key, value=value))
     for key in ("iterations_done", "n_train", "n_test"):
         value = meta.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ModelFileError(f"meta.{key} must be a whole number ≥ 0, got {value!r}")
+            raise ModelFileError(Message("meta_count", key=key, value=value))
     for key in ("data_source", "created", "name", "status"):
         if not isinstance(meta.get(key, ""), str):
-            raise ModelFileError(f"meta.{key} must be text, got {meta.get(key)!r}")
+            raise ModelFileError(Message("meta_text", key=key, value=meta.get(key)))
     if meta.get("status") and meta["status"] not in _RUN_STATUSES:
-        raise ModelFileError(f"meta.status is {meta['status']!r}; a saved run is {', '.join(_RUN_STATUSES)}")
+        raise ModelFileError(Message("meta_status", got=meta["status"], statuses=", ".join(_RUN_STATUSES)))
     if not _is_number(meta.get("elapsed_s", 0)):
-        raise ModelFileError(f"meta.elapsed_s must be a number, got {meta.get('elapsed_s')!r}")
+        raise ModelFileError(Message("meta_elapsed", value=meta.get("elapsed_s")))
     return meta
 
 
@@ -390,12 +390,12 @@ def _check_losses(losses: np.ndarray | None, meta: dict[str, Any]) -> np.ndarray
     if losses is None:
         return None
     if losses.dtype not in (np.float32, np.float64) or losses.ndim != 1:
-        raise ModelFileError(f"loss must be a 1-D float array, got dtype {losses.dtype} and shape {losses.shape}")
+        raise ModelFileError(Message("loss_bad", dtype=str(losses.dtype), shape=losses.shape))
     if not np.all(np.isfinite(losses)):
-        raise ModelFileError("loss has non-finite values (NaN or infinity)")
+        raise ModelFileError(Message("loss_non_finite"))
     done = meta.get("iterations_done", len(losses))
     if len(losses) != done:
-        raise ModelFileError(f"loss has {len(losses):,} values but meta.iterations_done is {done:,}")
+        raise ModelFileError(Message("loss_length", count=len(losses), done=done))
     return losses
 
 
@@ -404,32 +404,32 @@ def _check_snapshots(snapshots: np.ndarray | None, iters: np.ndarray | None, w1_
     if snapshots is None and iters is None:
         return []
     if snapshots is None or iters is None:
-        raise ModelFileError("snapshots and snapshot_iters come together; the file has only one of them")
+        raise ModelFileError(Message("snapshots_alone"))
     if snapshots.dtype != np.float16 or snapshots.ndim != 3 or snapshots.shape[1:] != w1_shape:
-        raise ModelFileError(f"snapshots has dtype {snapshots.dtype} and shape {snapshots.shape}; "
-                             f"expected float16 (k, {w1_shape[0]}, {w1_shape[1]})")
+        raise ModelFileError(Message("snapshots_bad", dtype=str(snapshots.dtype), shape=snapshots.shape,
+                                     n_in=w1_shape[0], hidden=w1_shape[1]))
     if iters.dtype.kind not in "iu" or iters.shape != (len(snapshots),) or len(iters) > MAX_SNAPSHOTS:
-        raise ModelFileError(f"snapshot_iters has dtype {iters.dtype} and shape {iters.shape}; "
-                             f"expected whole numbers ({len(snapshots)},), at most {MAX_SNAPSHOTS}")
+        raise ModelFileError(Message("snapshot_iters_bad", dtype=str(iters.dtype), shape=iters.shape,
+                                     count=len(snapshots), most=MAX_SNAPSHOTS))
     done = meta.get("iterations_done", 0)
     if len(iters) and (np.any(np.diff(iters) <= 0) or iters[0] < 0 or iters[-1] > done):
-        raise ModelFileError(f"snapshot_iters must increase, between 0 and {done:,} (iterations done)")
+        raise ModelFileError(Message("snapshot_iters_order", done=done))
     if not np.all(np.isfinite(snapshots)):
-        raise ModelFileError("snapshots has non-finite values (NaN or infinity)")
+        raise ModelFileError(Message("snapshots_non_finite"))
     return [(int(it), w) for it, w in zip(iters, snapshots)]
 
 
 def _check_epochs(records: Any, meta: dict[str, Any]) -> list[EpochRecord]:
     if not isinstance(records, list):
-        raise ModelFileError("meta.epochs must be a list")
+        raise ModelFileError(Message("epochs_not_list"))
     epochs = []
     for i, record in enumerate(records):
         if not isinstance(record, dict) or not all(_is_number(record.get(k)) for k in _EPOCH_FIELDS):
-            raise ModelFileError(f"meta.epochs[{i}] must hold the numbers {', '.join(_EPOCH_FIELDS)}")
+            raise ModelFileError(Message("epoch_fields", index=i, fields=", ".join(_EPOCH_FIELDS)))
         if not (0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1):
-            raise ModelFileError(f"meta.epochs[{i}]: accuracies must lie between 0 and 1")
+            raise ModelFileError(Message("epoch_accuracy", index=i))
         if not 0 <= record["iteration"] <= meta.get("iterations_done", 0):
-            raise ModelFileError(f"meta.epochs[{i}]: iteration {record['iteration']!r} is beyond iterations_done")
+            raise ModelFileError(Message("epoch_beyond", index=i, iteration=record["iteration"]))
         epochs.append(
             EpochRecord(
                 epoch=float(record["epoch"]),

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 
 from nn.functions import CROSS_ENTROPY_EPS, as_label_indices
+from nn.messages import Message
+from nn.options import DTYPES, GRADIENT_METHODS, OPTIONS  # noqa: F401 - the first two also read from here
 from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
 
 #: Threads that share out an accuracy measurement (70,000 images: 18 times in the book's run).
@@ -26,7 +28,6 @@ EVAL_WORKERS = min(2, os.cpu_count() or 1)
 #: measurements wait to be recorded before the steps wait for them (a run of 300 images measures every 3 steps).
 OVERLAP_MEASUREMENTS = EVAL_WORKERS > 1
 MAX_PENDING_MEASUREMENTS = 2
-GRADIENT_METHODS = ("backprop", "numerical", "numerical-plain")
 #: A run has diverged when its loss, averaged over this many iterations, exceeds ``DIVERGENCE_FACTOR`` times the
 #: larger of ln 10 (the loss of a uniform guess over ten digits) and the loss of its initial weights. With the epsilon inside
 #: the log the loss is capped at -ln(1e-7) ≈ 16.1, so a too-large learning rate shows up as a sigmoid net stuck at
@@ -37,52 +38,36 @@ DIVERGENCE_WINDOW = 10
 #: evenly spaced, the first and the latest always kept, at most 24 × 78 KB per run.
 MAX_SNAPSHOTS = 24
 DIVERGENCE_FACTOR = 2.5
-DTYPES = ("float32", "float64")
 ACTIVATIONS = ("sigmoid",)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run; the defaults are the book's (§4.5)."""
+    """Everything that defines a training run; the defaults are the book's (§4.5), from ``nn.options``."""
 
-    iters: int = 10_000
-    batch_size: int = 100
-    lr: float = 0.1
-    hidden: int = 50
-    weight_init_std: float = 0.01
+    iters: int = OPTIONS["iters"].default  # 10,000
+    batch_size: int = OPTIONS["batch_size"].default  # 100
+    lr: float = OPTIONS["lr"].default  # 0.1
+    hidden: int = OPTIONS["hidden"].default  # 50
+    weight_init_std: float = OPTIONS["weight_init_std"].default  # 0.01
     activation: str = "sigmoid"
-    train_size: int | None = None  # None: the whole training set
-    seed: int = 0
-    gradient: str = "backprop"  # "backprop", "numerical" (fast, nn.numgrad) or "numerical-plain" (the book's loop)
-    dtype: str = "float32"  # chosen by measurement: see benchmarks/
+    train_size: int | None = OPTIONS["train_size"].default  # None: the whole training set
+    seed: int = OPTIONS["seed"].default  # 0
+    gradient: str = OPTIONS["gradient"].default  # "backprop", "numerical" (nn.numgrad), "numerical-plain" (the book)
+    dtype: str = OPTIONS["dtype"].default  # "float32": chosen by measurement, see benchmarks/
 
     def errors(self) -> list[str]:
-        """Every problem with these values, each as one plain sentence (empty when the config is valid)."""
+        """Every problem with these values, one sentence per option that ``nn.options`` does not allow (empty
+        when the config is valid), each a coded ``nn.messages.Message``: "iters must be in 1 – 1,000,000, got 0"."""
         problems = []
-        for name in ("iters", "batch_size", "hidden"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                problems.append(f"{name} must be a whole number ≥ 1, got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            problems.append(f"lr (learning rate) must be a positive number, got {self.lr!r}")
-        if not (
-            isinstance(self.weight_init_std, (int, float))
-            and math.isfinite(self.weight_init_std)
-            and self.weight_init_std > 0
-        ):
-            problems.append(f"weight_init_std must be a positive number, got {self.weight_init_std!r}")
-        if self.train_size is not None and (
-            not isinstance(self.train_size, (int, np.integer)) or self.train_size < 1
-        ):
-            problems.append(f"train_size must be a whole number ≥ 1 (or all), got {self.train_size!r}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            problems.append(f"seed must be a whole number ≥ 0, got {self.seed!r}")
-        if self.gradient not in GRADIENT_METHODS:
-            problems.append(f"gradient must be one of {', '.join(GRADIENT_METHODS)}, got {self.gradient!r}")
-        if self.dtype not in DTYPES:
-            problems.append(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        for option in OPTIONS.values():
+            try:
+                option.check(getattr(self, option.name), exact=True)
+            except ValueError as exc:
+                problems.append(exc.args[0])
         if self.activation not in ACTIVATIONS:
-            problems.append(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+            problems.append(Message("option_choice", name="activation", choices=", ".join(ACTIVATIONS),
+                                    value=self.activation))
         return problems
 
     def label(self) -> str:
@@ -143,7 +128,7 @@ class Run:
     n_test: int = 0
     data_source: str = ""
     status: str = "pending"  # pending → running → finished | stopped | diverged | failed
-    reason: str = ""  # why a run ended early, in one sentence
+    reason: str = ""  # why a run ended early, in one sentence (an nn.messages.Message)
     losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
     iterations_done: int = 0
     epochs: list[EpochRecord] = field(default_factory=list)
@@ -519,7 +504,7 @@ def train(
             i = -1
             for i in range(config.iters):
                 if should_stop is not None and should_stop():
-                    run.status, run.reason = "stopped", f"stopped after {i:,} of {config.iters:,} iterations"
+                    run.status, run.reason = "stopped", Message("stopped_after", done=i, total=config.iters)
                     break
                 idx = rng.integers(0, n, size=config.batch_size)  # with replacement, like the book
                 tb = t[idx]
@@ -534,22 +519,19 @@ def train(
                             grad *= lr
                     except _StopRequested:  # numerical_gradient has put every weight back exactly
                         run.status = "stopped"
-                        run.reason = f"stopped during iteration {i + 1:,} of {config.iters:,} (numerical gradient)"
+                        run.reason = Message("stopped_during", done=i + 1, total=config.iters)
                         break
                 if not math.isfinite(loss):
                     run.status = "diverged"
-                    run.reason = f"loss diverged at iteration {i + 1:,} ({loss}): learning rate too high?"
+                    run.reason = Message("diverged", iteration=i + 1, loss=float(loss))
                     break
                 run.losses[i] = loss
                 if loss > divergence_limit and i >= DIVERGENCE_WINDOW:
                     recent = float(run.losses[i + 1 - DIVERGENCE_WINDOW : i + 1].mean())
                     if recent > divergence_limit:
                         run.status = "diverged"
-                        run.reason = (
-                            f"loss diverged at iteration {i + 1:,} (mean of the last {DIVERGENCE_WINDOW} "
-                            f"iterations {recent:.1f}, while guessing scores {math.log(10):.2f}): "
-                            "learning rate too high?"
-                        )
+                        run.reason = Message("diverged_mean", iteration=i + 1, window=DIVERGENCE_WINDOW,
+                                             mean=recent, guess=math.log(10))
                         run.iterations_done = i + 1
                         break
                 elif i == 0:  # the loss of the initial weights, before any step
@@ -572,7 +554,7 @@ def train(
                 measure(last, final=True)
             settle(all_=True)
     except Exception as exc:  # keep what was recorded; say what went wrong
-        run.status, run.reason = "failed", f"training failed: {exc}"
+        run.status, run.reason = "failed", Message("failed", error=str(exc))
         raise
     finally:
         if background is not None:

@@ -1,25 +1,13 @@
 """``python -m nn``: what a user types and reads."""
 
-import functools
-import http.server
 import os
 import re
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import run_cli
+
 EPOCH_LINE = re.compile(r"^train acc, test acc \| (\d\.\d{4}), (\d\.\d{4})$")
-
-
-def run_cli(*args, env=None, timeout=300):
-    environment = {k: v for k, v in os.environ.items() if k not in ("MNIST_DIR", "SGDLAB_MIRRORS")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "nn", *args], cwd=REPO, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_help_everywhere():
@@ -32,7 +20,12 @@ def test_help_everywhere():
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--lr", "abc"], "argument --lr: expected a number, got 'abc'"),
-    (["train", "--iters", "0"], "argument --iters: must be at least 1, got 0"),
+    (["train", "--iters", "0"], "argument --iters: must be in 1 – 1,000,000, got 0"),
+    (["train", "--iters", "1000000000000"], "argument --iters: must be in 1 – 1,000,000, got 1000000000000"),
+    (["train", "--hidden", "100000000"], "argument --hidden: must be in 1 – 1,000, got 100000000"),
+    (["train", "--batch-size", "1.5"], "argument --batch-size: expected a whole number, got '1.5'"),
+    (["train", "--lr", "1e400"], "argument --lr: must be in 0.0001 – 100, got 1e400"),
+    (["train", "--train-size", "60001"], "argument --train-size: must be in all | 1 – 60,000, got 60001"),
     (["train", "--gradient", "magic"], "argument --gradient: invalid choice: 'magic'"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["fly"], "invalid choice: 'fly'"),
@@ -76,22 +69,6 @@ def test_save_writes_a_model_file(tmp_path):
     assert f"saved: {target}" in result.stdout
     model = load_model(target)
     assert model.params["W1"].shape == (784, 50)
-
-
-@pytest.fixture
-def mnist_mirror():
-    """A local HTTP mirror serving the genuine MNIST .gz files from MNIST_DIR."""
-    mnist_dir = os.environ.get("MNIST_DIR")
-    if not mnist_dir:
-        pytest.skip("set MNIST_DIR to the genuine MNIST files (e.g. ../shared/data/mnist)")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=mnist_dir)
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def test_download_fills_the_cache_then_training_uses_it_offline(tmp_path, mnist_mirror):

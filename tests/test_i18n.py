@@ -12,13 +12,16 @@ from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
 from nn import mnist
+from nn import messages as core
+from nn.options import OPTIONS
 from nn.train import GRADIENT_METHODS, TrainConfig, train
 from ui import analysis, compare_view, i18n, lecture, state, training_view as tv
 from ui.canvas import CANVAS_LABELS
 
-from test_app_pages import APP, _app, _finish, _open, _short_run, offline, run_app_py_on_every_rerun  # noqa: F401
+from tests.app_helpers import session_of, APP, _app, _finish, _open, _short_run, jobs_of, setting_of
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 EN, JA = i18n.messages("en"), i18n.messages("ja")
 ALL_PAGES = ("pages/home.py", "pages/train.py", "pages/loss_curves.py", "pages/overfitting.py", "pages/draw.py",
              "pages/gradient_check.py", "pages/hidden_units.py", "pages/errors.py")
@@ -47,7 +50,8 @@ def test_every_text_formats_with_its_placeholders():
         for key, template in texts.items():
             if "%{" in template:  # a Plotly hover template: used as it is, never formatted
                 continue
-            template.format(**{name: "1" for name in _fields(template)})
+            value = 1 if key.startswith("core.") else "1"  # nn's values are numbers where a text formats them: {done:,}
+            template.format(**{name: value for name in _fields(template)})
 
 
 def test_japanese_texts_are_japanese():
@@ -92,7 +96,7 @@ def test_every_key_built_at_run_time_exists():
     built += [f"grad.col_{c}" for c in ("parameter", "result", "rel", "diff", "largest", "shape", "by")]
     built += ["units.scale_shared", "units.scale_per_unit", "errors.order_most", "errors.order_least",
               "errors.cells_counts", "errors.cells_share"]
-    built += list(i18n.CORE_KEYS)
+    built += [f"core.{code}" for code in core.ENGLISH] + [f"core.option_{name}" for name in (*OPTIONS, "activation")]
     assert set(tv.GRADIENT_LABELS) == set(GRADIENT_METHODS)
     assert [key for key in built if key not in EN] == []
 
@@ -114,13 +118,14 @@ def _core_messages() -> list[str]:
     messages = bad.errors()
     x = (mnist.load_embedded().x_train[:200].reshape(200, -1) / 255).astype("float32")
     data = ((x, mnist.load_embedded().t_train[:200]), (x[:20], mnist.load_embedded().t_train[:20]))
-    diverged = train(TrainConfig(iters=50, lr=1e4, batch_size=20), data)
+    diverged = train(TrainConfig(iters=200, lr=100.0, batch_size=20), data)
     stopped = train(TrainConfig(iters=50, batch_size=20), data, should_stop=lambda: True)
-    messages += [diverged.reason, stopped.reason, "training failed: boom", "stopped while waiting for its turn",
-                 "the training process ended unexpectedly (exit status -9)"]
-    messages += [mnist.load_embedded().describe(), "MNIST_DIR could not be used: no such directory: /x"]
-    messages += ["full MNIST (60,000 + 10,000 images) from ~/mnist", "full MNIST (60,000 + 10,000 images) downloaded "
-                 "from https://example.org/", "MNIST-format data (100 + 10 images) from /tmp/x"]
+    messages += [diverged.reason, stopped.reason, core.Message("failed", error="boom"),
+                 core.Message("stopped_waiting"), core.Message("process_died", status=-9)]
+    messages += [mnist.load_embedded().describe(), core.Message("mnist_dir_unusable", error="no such directory: /x")]
+    messages += [core.Message("data_full", n_train=60_000, n_test=10_000, where="~/mnist"),
+                 core.Message("data_full_downloaded", n_train=60_000, n_test=10_000, where="https://example.org/"),
+                 core.Message("data_other", n_train=100, n_test=10, where="/tmp/x")]
     assert diverged.status == "diverged" and stopped.status == "stopped"
     return messages
 
@@ -140,8 +145,7 @@ def test_core_messages_are_translated_in_japanese(japanese):
         translated = i18n.translate_core(message)
         assert translated != message
         words = re.findall(r"[A-Za-z]{5,}", re.sub(r"\S*/\S*", "", translated))  # paths and URLs aside
-        assert set(words) <= {"MNIST", "float", "backprop", "numerical", "plain", "sigmoid", "gradient", "dtype",
-                              "activation", "example", "https", "boom",
+        assert set(words) <= {"MNIST", "float", "backprop", "numerical", "plain", "sigmoid", "example", "https",
                               "directory"}, (message, translated)  # an OS error's own detail stays as it is
 
 
@@ -221,7 +225,8 @@ def english_phrases(text: str) -> set[str]:
 
 def _japanese_app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state[state.KEY_LANG] = "ja"
+    at.session_state[state.KEY_SESSION] = state.Session()
+    session_of(at).values["lang"] = "ja"
     at.run()
     assert not at.exception
     return at
@@ -266,12 +271,12 @@ def test_switching_language_mid_session_keeps_runs_and_widgets():
     _short_run(at, iters=150)
     _finish(at)
     _open(at, "pages/train.py")
-    jobs = list(at.session_state[state.KEY_RUNS])
+    jobs = list(jobs_of(at))
     assert at.button(key=state.KEY_START).label == "Start"
     at.button_group(key=state.KEY_LANG_CONTROL).set_value("ja").run()
     assert not at.exception
-    assert at.session_state[state.KEY_LANG] == "ja"
-    assert list(at.session_state[state.KEY_RUNS]) == jobs
+    assert setting_of(at, "lang") == "ja"
+    assert list(jobs_of(at)) == jobs
     assert at.number_input(key=state.KEY_ITERS).value == 150
     assert at.button(key=state.KEY_START).label == "開始"
     assert at.title[0].value == "ネットワークの学習"
@@ -282,7 +287,7 @@ def test_switching_language_mid_session_keeps_runs_and_widgets():
     assert at.multiselect(key=state.KEY_CURVES_RUNS).value == [jobs[-1].id]
     assert at.title[0].value == "損失関数の推移"
     at.button_group(key=state.KEY_LANG_CONTROL).set_value("en").run()
-    assert at.title[0].value == "Loss curves" and list(at.session_state[state.KEY_RUNS]) == jobs
+    assert at.title[0].value == "Loss curves" and list(jobs_of(at)) == jobs
 
 
 def test_language_switch_while_a_run_trains_keeps_it_training():
@@ -292,11 +297,11 @@ def test_language_switch_while_a_run_trains_keeps_it_training():
     if at.button(key=state.KEY_START).disabled:
         at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
     at.button(key=state.KEY_START).click().run()
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     try:
         at.button_group(key=state.KEY_LANG_CONTROL).set_value("ja").run()
         assert not at.exception
-        assert at.session_state[state.KEY_RUNS][-1] is job and not job.run.done
+        assert jobs_of(at)[-1] is job and not job.run.done
         assert "学習中" in at.sidebar.text[0].value or "順番待ち" in at.sidebar.text[0].value
     finally:
         job.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 
@@ -21,6 +20,7 @@ from nn.model_file import (
     save_run,
 )
 from nn.train import TrainConfig, train
+from tests.helpers import _bad_files, _members, _npz, _with_meta
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +35,6 @@ def small_run():
 @pytest.fixture(scope="module")
 def good_bytes(small_run):
     return save_run(small_run, name="small")
-
-
-def _members(data: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
-def _npz(members: dict, allow_pickle: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    if allow_pickle:
-        np.savez(buffer, **members)
-    else:
-        np.savez(buffer, **{k: np.asarray(v) for k, v in members.items()})
-    return buffer.getvalue()
-
-
-def _with_meta(data: bytes, **changes) -> bytes:
-    members = _members(data)
-    meta = json.loads(str(members["meta"][()]))
-    meta.update(changes)
-    members["meta"] = np.array(json.dumps(meta))
-    return _npz(members)
 
 
 # -- round trip ------------------------------------------------------------------------------------------------
@@ -111,38 +89,6 @@ def test_the_shipped_pretrained_model():
 
 
 # -- untrusted files: each fault, its message --------------------------------------------------------------------
-
-
-def _bad_files(good: bytes) -> dict[str, tuple[bytes, str]]:
-    members = _members(good)
-    missing = {k: v for k, v in members.items() if k != "W2"}
-    wrong_shape = dict(members, W1=np.zeros((783, 12), np.float32))
-    mismatched = dict(members, W1=np.zeros((784, 11), np.float32))
-    nan = dict(members, W2=members["W2"].copy())
-    nan["W2"][0, 0] = np.nan
-    ints = {k: (v.astype(np.int32) if k in ("W1", "b1", "W2", "b2") else v) for k, v in members.items()}
-    pickled = dict(members, W1=np.array([{"evil": 1}], dtype=object))
-    bad_json = dict(members, meta=np.array("{not json"))
-    not_text_meta = dict(members, meta=np.arange(3))
-    return {
-        "empty": (b"", "empty"),
-        "not a zip": (b"this is not a model file at all" * 10, "not a zip"),
-        "truncated": (good[: len(good) // 2], "damaged zip"),
-        "missing key": (_npz(missing), "missing W2"),
-        "wrong shape": (_npz(wrong_shape), "W1 has shape (783, 12); expected (784, hidden)"),
-        "mismatched shapes": (_npz(mismatched), "b1 has shape (12,); expected (11,)"),
-        "nan": (_npz(nan), "W2 has 1 non-finite value"),
-        "int weights": (_npz(ints), "W1 has dtype int32"),
-        "pickle": (_npz(pickled, allow_pickle=True), "pickle"),
-        "bad json": (_npz(bad_json), "meta is not valid JSON"),
-        "meta not text": (_npz(not_text_meta), "meta must be a single text value"),
-        "wrong format": (_with_meta(good, format="something-else"), "not an SGD Lab model"),
-        "newer version": (_with_meta(good, version=99), "newer SGD Lab"),
-        "sizes mismatch": (_with_meta(good, sizes=[784, 50, 10]), "meta.sizes"),
-        "bad config": (_with_meta(good, config={"lr": -1, "hidden": 12}), "meta.config: lr"),
-        "bad accuracy": (_with_meta(good, test_acc=7), "meta.test_acc"),
-        "bad epochs": (_with_meta(good, epochs=[{"epoch": 0}]), "meta.epochs[0]"),
-    }
 
 
 @pytest.mark.parametrize(

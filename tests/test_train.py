@@ -36,8 +36,8 @@ def test_config_label_and_errors():
     assert TrainConfig(iters=1500, lr=0.5, gradient="numerical").label() == "lr 0.5 · batch 100 · 1,500 it · numerical"
     problems = TrainConfig(iters=0, lr=-1.0, gradient="magic", train_size=0).errors()
     assert len(problems) == 4
-    assert any(p.startswith("lr (learning rate) must be a positive number") for p in problems)
-    with pytest.raises(ValueError, match="iters must be a whole number"):
+    assert "lr must be in 0.0001 – 100, got -1.0" in problems
+    with pytest.raises(ValueError, match="iters must be in 1 – 1,000,000, got 0"):
         train(TrainConfig(iters=0), synthetic_data())
     assert TrainConfig.from_dict({**TrainConfig(lr=0.3).to_dict(), "unknown": 1}) == TrainConfig(lr=0.3)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from nn import mnist
+from nn.messages import Message
 from ui.i18n import t
 
 
@@ -80,7 +81,7 @@ class DataStore:
                 settings.data_dir, settings.cache_dir, allow_download=False, allow_embedded=True
             )
         except mnist.MnistError as exc:  # a bad MNIST_DIR: say so, and carry on with the sample
-            self.error = f"MNIST_DIR could not be used: {exc}"  # process-wide: English, see i18n.translate_core
+            self.error = Message("mnist_dir_unusable", error=str(exc))  # shown through i18n.translate_core
             data = mnist.load_embedded()
         self._data = data
         if data.is_full:

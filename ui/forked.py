@@ -10,7 +10,8 @@ How the parent sees the run live, with no copying of MNIST (the child inherits t
 - the per-iteration losses and a small header (iterations done, seconds, a Stop flag) live in an anonymous
   shared memory map created before the fork: the child's ``nn.train.train`` writes the losses straight into it;
 - everything else (each accuracy measurement with its W1 picture, and at the end the status, reason and weights)
-  comes over a pipe, and a relay loop in the parent (the job's worker thread) puts it into the parent's ``Run``.
+  comes over a pipe (pickled: the reason, an ``nn.messages.Message``, keeps its code), and a relay loop in the
+  parent (the job's worker thread) puts it into the parent's ``Run``.
 
 Where ``os.fork`` is missing or unsafe (Windows; macOS, whose system libraries do not survive a fork of a
 threaded process) ``ui.runner`` trains in a thread instead: see ``ui.runner.train_mode_from_env``.
@@ -30,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from nn.blas import limit_blas_threads
+from nn.messages import Message
 from nn.train import Run, TrainConfig, train
 
 # the shared header: float64 slots
@@ -88,7 +90,7 @@ def train_forked(
         exit_code = _reap(pid)
         if not run.done:
             run.status = "failed"
-            run.reason = f"the training process ended unexpectedly (exit status {exit_code})"
+            run.reason = Message("process_died", status=exit_code)
         if run.status == "failed":  # the child sent no end: its last published count is what was done
             run.iterations_done = int(header[_ITERATIONS])
         run.losses = losses.copy()  # a private copy; the shared map goes when its last view does

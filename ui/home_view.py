@@ -81,6 +81,6 @@ def offline_readiness(data, cache_dir, download_state: str) -> None:
         return
     missing = [] if mnist_check.ok else [t("prepare.missing_mnist" if not data.is_full else "prepare.not_cached")]
     if model is None:
-        missing.append(t("prepare.missing_model", detail=problem))
+        missing.append(t("prepare.missing_model", detail=translate_core(problem)))
     hint = t("prepare.downloading") if download_state == "running" else t("prepare.hint")
     st.warning("\n".join([t("prepare.not_ready"), *(f"- {m}" for m in missing), "", hint]), icon=":material/wifi:")

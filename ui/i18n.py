@@ -12,7 +12,7 @@ API:
 - ``messages(code) -> dict[str, str]``: every flattened key of one language (for tests and tools).
 - ``label_func({option: key})``: a widget's ``format_func`` showing each option's text.
 - ``translate_core(message) -> str``: a message written by ``nn/`` (which knows no translations), in the
-  session's language, when it is one the UI knows; otherwise the message itself.
+  session's language: ``core.<code>`` of its ``nn.messages.Message`` code, filled with its values.
 
 ``nn/`` never imports this module.
 """
@@ -20,10 +20,11 @@ API:
 from __future__ import annotations
 
 import functools
-import re
 import sys
 import tomllib
 from pathlib import Path
+
+from nn.messages import Message
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE = "en"
@@ -100,54 +101,24 @@ def label_func(keys: dict, **kwargs):
 
 # -- messages written by nn/ -----------------------------------------------------------------------------------
 
-#: The ``[core]`` keys whose English text ``nn/`` writes word for word; each becomes a pattern whose
-#: placeholders capture the variable parts (numbers keep their formatting).
-CORE_KEYS = (
-    "core.must_be_whole", "core.lr_positive", "core.std_positive", "core.train_size_whole", "core.seed_whole",
-    "core.one_of", "core.stopped_after", "core.stopped_during", "core.diverged_mean", "core.diverged",
-    "core.failed", "core.stopped_waiting", "core.process_died", "core.sample", "core.downloaded", "core.from", "data.mnist_dir_error",
-    # what nn.model_file says of a bad upload (the common faults; a rarer one is shown as written)
-    "core.file_empty", "core.not_zip", "core.damaged_zip", "core.too_large", "core.missing_members",
-    "core.pickle_refused", "core.bad_dtype", "core.bad_w1_shape", "core.bad_shape", "core.non_finite_many", "core.non_finite_one",
-    "core.not_sgdlab", "core.newer_format", "core.mixed_dtypes", "core.loss_non_finite", "core.snapshots_non_finite",
-    "core.meta_fraction",
-)
-#: Captured parts that are themselves words of nn/: translated too when the UI knows them.
-_CORE_WORDS = {
-    "name": {"iters": "core.name_iters", "batch_size": "core.name_batch_size", "hidden": "core.name_hidden"},
-    "what": {"full MNIST": "core.full_mnist", "MNIST-format data": "core.mnist_format"},
-}
-_COUNTS = re.compile(r"^(?P<n_train>[\d,]+) \+ (?P<n_test>[\d,]+) images")
-
-
-@functools.cache
-def _core_patterns() -> tuple[tuple[str, re.Pattern], ...]:
-    patterns = []
-    for key in CORE_KEYS:
-        parts = re.split(r"\{(\w+)\}", messages(DEFAULT_LANGUAGE)[key])
-        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
-        patterns.append((key, re.compile(f"^{regex}$", re.DOTALL)))
-    return tuple(patterns)
-
 
 def translate_core(message: str) -> str:
-    """``message`` (written in English by ``nn/``: a config error, why a run ended, a data source) in the
-    session's language when the UI knows its pattern; otherwise ``message`` itself."""
-    if not message or language() == DEFAULT_LANGUAGE:
+    """``message`` (a sentence written by ``nn/``: a config error, why a run ended, where the data came from, what
+    is wrong with a model file) in the session's language.
+
+    ``nn/`` writes each as an ``nn.messages.Message``: English text plus a code and its values. The code picks
+    the text ``core.<code>`` and the values fill it in: a value that is a ``Message`` itself is translated in
+    turn, and ``name`` (a training option) is shown as ``core.option_<name>``. A plain ``str`` (a reason saved
+    before messages had codes) and a code the locale files lack are shown as they are written."""
+    if not isinstance(message, Message) or f"core.{message.code}" not in messages(DEFAULT_LANGUAGE):
         return message
-    for key, pattern in _core_patterns():
-        match = pattern.match(message)
-        if match is None:
-            continue
-        values = match.groupdict()
-        for name, words in _CORE_WORDS.items():
-            if values.get(name) in words:
-                values[name] = t(words[values[name]])
-        if "counts" in values:
-            counts = _COUNTS.match(values["counts"])
-            if counts:
-                values["counts"] = t("core.counts", **counts.groupdict()) + values["counts"][counts.end():]
-        if "error" in values:
-            values["error"] = translate_core(values["error"])
-        return t(key, **values)
-    return message
+    values = {name: _core_value(name, value) for name, value in message.params.items()}
+    return t(f"core.{message.code}", **values)
+
+
+def _core_value(name: str, value):
+    if isinstance(value, Message):
+        return translate_core(value)
+    if name == "name" and f"core.option_{value}" in messages(DEFAULT_LANGUAGE):
+        return t(f"core.option_{value}")
+    return value
