@@ -4,7 +4,7 @@ import os
 
 import streamlit as st
 
-from ui import i18n, link_view, sidebar, state
+from ui import i18n, link_view, persist, sidebar, state
 from ui.i18n import t
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,10 +26,14 @@ pages += [  # the look-inside pages
 ]
 
 page = st.navigation(pages)
-state.keep_widgets()
-language = i18n.language()
+state.init_session()
+language = i18n.language()  # the pages above are named in it
+persist.restore_if_kept()  # a reload brings the session back (ui.persist)
 link_view.sync(on_train_page=page.url_path == "train")
-if i18n.language() != language:  # a link just set the language: rerun to name the pages in it
+if i18n.language() != language:  # a reload or a link just set the language: rerun to name the pages in it
     st.rerun()
 sidebar.render()
-page.run()
+try:
+    page.run()
+finally:  # also when the page stops or reruns early: the store has what the student just did
+    persist.keep()

@@ -8,21 +8,20 @@ from ui.i18n import t
 st.title(t("curves.title"))
 st.caption(t("curves.caption"))
 
-jobs = state.runs()
+jobs = state.jobs()
 if not jobs:
     cv.no_runs_yet()
     st.stop()
 
 charts = st.container() if state.lecture_mode() else None  # on a projector the chart comes first, on screen
 chosen = cv.choose_runs(jobs)
-smoothing, log_y, x_axis = cv.curve_controls()
+smoothing, log_y, x_axis, view = cv.curve_controls()
 if not chosen:
     st.warning(t("curves.choose"))
     st.stop()
 
-view = st.session_state[state.KEY_CURVES_VIEW]
 with charts if charts is not None else st.container():
-    cv.live(chosen, lambda: cv.loss_charts([state.get_run(j.id) or j for j in chosen], smoothing, log_y, x_axis,
+    cv.live(chosen, lambda: cv.loss_charts([state.get_job(j.id) or j for j in chosen], smoothing, log_y, x_axis,
                                            view), key="sgd_curves_live")
 
 d1, d2 = st.columns(2)

@@ -8,7 +8,7 @@ from ui.i18n import t
 st.title(t("overfit.title"))
 st.caption(t("overfit.caption"))
 
-jobs = state.runs()
+jobs = state.jobs()
 book, overfit = cv.book_and_overfit_jobs(jobs)
 charts = st.container() if state.lecture_mode() else None  # on a projector the verdict and charts come first
 
@@ -30,5 +30,5 @@ if not jobs:
 job = cv.choose_run(jobs)
 with charts if charts is not None else st.container():
     cv.live([job, *(j for j in (book, overfit) if j is not None)],
-            lambda: (cv.overfit_panel(state.get_run(job.id) or job), cv.comparison_panel([book, overfit])),
+            lambda: (cv.overfit_panel(state.get_job(job.id) or job), cv.comparison_panel([book, overfit])),
             key="sgd_overfit_live")

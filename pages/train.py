@@ -23,24 +23,24 @@ with settings:
         getattr(st, kind)(text)
     needs_confirm = seconds > tv.CONFIRM_SECONDS
     if needs_confirm:
-        st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), key=state.KEY_CONFIRM_SLOW)
-    active = state.active_run()
+        st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), **state.bind("train.confirm_slow"))
+    active = state.active_job()
     b1, b2 = st.columns(2)
     b1.button(
         t("train.start"), type="primary", key=state.KEY_START, width="stretch", on_click=tv.start_clicked,
-        disabled=bool(problems) or (needs_confirm and not st.session_state.get(state.KEY_CONFIRM_SLOW)),
+        disabled=bool(problems) or (needs_confirm and not state.get("train.confirm_slow")),
     )
     b2.button(t("train.stop"), key=state.KEY_STOP, width="stretch", disabled=active is None, on_click=tv.stop_clicked)
     link_view.share_box()
 
 with live:
-    job = state.latest_run()
+    job = state.latest_job()
     if job is None:
         tv.idle_view(config)
     else:
         tv.live_view(job)
 
-jobs = state.runs()
+jobs = state.jobs()
 if jobs:
     st.subheader(t("train.runs_title"))
     st.caption(t("train.runs_caption", n=state.MAX_RUNS))

@@ -1,85 +1,18 @@
 """Every page through Streamlit's AppTest: defaults render, presets fill the widgets, a short run completes and
 its numbers appear, Stop keeps the history, switching pages keeps the runs, and nothing raises."""
 
-import socket
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_helpers import _app, _finish, _open, _short_run, _texts, give_jobs, jobs_of, setting_of
 from ui import state
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("pages/home.py", "pages/train.py", "pages/loss_curves.py", "pages/overfitting.py")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path_factory):
-    """Never the internet: downloads off and mirrors pointing at a closed local port. MNIST_DIR, when the
-    environment sets it (CI does), is used; otherwise the app runs on its embedded sample."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv("SGDLAB_OFFLINE", "1")
-    monkeypatch.setenv("SGDLAB_MIRRORS", f"http://127.0.0.1:{port}/")
-
-
-@pytest.fixture(autouse=True)
-def run_app_py_on_every_rerun(monkeypatch):
-    """AppTest resets ``PagesManager.uses_pages_directory`` before each run, and since our pages live in
-    ``pages/`` it then takes the app for an old-style (v1) multipage app and runs a page script *without*
-    app.py on every rerun after the first (no sidebar, no ``keep_widgets``). ``streamlit run`` does not:
-    ``st.navigation`` turns that mode off for good on the first run. Make AppTest do the same."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    def run_main_script(main_script_path):
-        source = Path(main_script_path).read_text()
-        exec(compile(source, str(main_script_path), "exec"), {"__name__": "__main__", "__file__": str(main_script_path)})
-
-    monkeypatch.setattr(script_runner, "_mpa_v1", run_main_script)
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _open(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.text]
-    for kind in ("success", "info", "warning", "error"):
-        parts += [e.value for e in getattr(at, kind)]
-    parts += [p.proto.text for p in at.get("progress")]
-    return "\n".join(str(p) for p in parts)
+pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
 
 def _overfit_choice(at: AppTest):
-    version = at.session_state[state.KEY_OVERFIT_VERSION] if state.KEY_OVERFIT_VERSION in at.session_state else 0
-    return at.selectbox(key=f"{state.KEY_OVERFIT_RUN}_{version}")
-
-
-def _short_run(at: AppTest, iters=200, train_size=1000) -> None:
-    at.number_input(key=state.KEY_ITERS).set_value(iters).run()
-    at.checkbox(key=state.KEY_USE_ALL).uncheck().run()
-    at.number_input(key=state.KEY_TRAIN_SIZE).set_value(train_size).run()
-    if at.button(key=state.KEY_START).disabled:  # a long run asks to confirm first
-        at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
-    at.button(key=state.KEY_START).click().run()
-    assert not at.exception
-
-
-def _finish(at: AppTest, timeout=30):
-    for job in at.session_state[state.KEY_RUNS]:
-        assert job.join(timeout)
-    at.run()
-    assert not at.exception
+    return at.selectbox(key=state.KEY_OVERFIT_RUN)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -146,7 +79,7 @@ def test_a_short_run_completes_and_its_numbers_appear():
     at = _open(_app(), "pages/train.py")
     _short_run(at)
     _finish(at)
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     assert job.run.status == "finished" and job.run.iterations_done == 200
     line = at.get("progress")[0].proto.text
     assert "iteration 200 of 200" in line and "epoch 20.0 of 20.0" in line  # 1,000 images, batches of 100
@@ -164,7 +97,7 @@ def test_a_short_run_completes_and_its_numbers_appear():
 def test_stop_keeps_the_history_and_runs_survive_page_switches():
     at = _open(_app(), "pages/train.py")
     _short_run(at, iters=1_000_000, train_size=1000)
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     assert not at.button(key=state.KEY_STOP).disabled
     _open(at, "pages/loss_curves.py")  # training goes on elsewhere
     _open(at, "pages/train.py")
@@ -178,7 +111,7 @@ def test_stop_keeps_the_history_and_runs_survive_page_switches():
     assert f"stopped at {done:,} of 1,000,000" in _texts(at)
     for page in ("pages/loss_curves.py", "pages/overfitting.py", "pages/home.py", "pages/train.py"):
         _open(at, page)
-        assert at.session_state[state.KEY_RUNS] == [job]
+        assert jobs_of(at) == [job]
     assert at.number_input(key=state.KEY_ITERS).value == 1_000_000  # the settings survived the visits
 
 
@@ -186,7 +119,7 @@ def test_loss_curves_and_overfitting_pages_show_a_finished_run():
     at = _open(_app(), "pages/train.py")
     _short_run(at)
     _finish(at)
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     _open(at, "pages/loss_curves.py")
     assert at.multiselect(key=state.KEY_CURVES_RUNS).value == [job.id]
     assert at.slider(key=state.KEY_CURVES_SMOOTH).value == pytest.approx(0.6)
@@ -208,7 +141,7 @@ def test_the_session_keeps_its_last_runs_only():
     for _ in range(state.MAX_RUNS + 2):
         at.button(key=state.KEY_START).click().run()
         _finish(at)
-    jobs = at.session_state[state.KEY_RUNS]
+    jobs = jobs_of(at)
     assert len(jobs) == state.MAX_RUNS
     assert [j.id for j in jobs] == list(range(3, state.MAX_RUNS + 3))  # the oldest two were dropped
 
@@ -219,15 +152,15 @@ def test_overfitting_experiment_in_one_click():
     at.button(key=state.KEY_START).click().run()
     _finish(at)
     _open(at, "pages/overfitting.py")
-    assert _overfit_choice(at).value == at.session_state[state.KEY_RUNS][0].id
+    assert _overfit_choice(at).value == jobs_of(at)[0].id
     at.button(key=state.KEY_OVERFIT_START).click().run()
     assert not at.exception
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     assert job.config.train_size == 300 and job.config.iters == 1_500
     job.stop()  # the full experiment takes ~10 s; its numbers are checked in the browser test and by hand
     _finish(at)
     assert _overfit_choice(at).value == job.id
-    assert at.session_state[state.KEY_OVERFIT_SELECTED] == job.id
+    assert setting_of(at, "overfit.run") == job.id
     assert not at.exception
 
 
@@ -237,7 +170,7 @@ def test_visitors_do_not_see_each_others_runs():
     a.button(key=state.KEY_START).click().run()
     _finish(a)
     b = _open(_app(), "pages/loss_curves.py")
-    assert state.KEY_RUNS not in b.session_state or b.session_state[state.KEY_RUNS] == []
+    assert jobs_of(b) == []
     assert "No runs yet" in _texts(b)
 
 
@@ -252,7 +185,7 @@ def test_overfitting_check_of_a_finished_run_with_one_measurement_says_no_curves
     run.losses = np.array([2.3])
     run.epochs = [EpochRecord(0.0, 1, 0.1, 0.1, 0.01)]
     at = _app()
-    at.session_state[state.KEY_RUNS] = [UploadedJob(1, run)]
+    give_jobs(at, [UploadedJob(1, run)])
     _open(at, "pages/overfitting.py")
     text = _texts(at)
     assert "fewer than two accuracy measurements" in text and "wait for the next one" not in text

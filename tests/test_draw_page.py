@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn.model_file import load_pretrained
 from nn.train import TrainConfig, train
+from tests.app_helpers import FakeJob, draw_on, give_jobs, session_of
 from ui import draw, models, state
 from ui.canvas import MAX_POINTS, parse_strokes
 
@@ -110,23 +111,23 @@ def test_empty_canvas_asks_for_a_digit_and_never_guesses():
 
 def test_a_drawn_one_is_read_with_preview_probabilities_and_hidden_strip():
     at = _page()
-    at.session_state[state.KEY_DRAW_CANVAS] = {"strokes": ONE}
+    draw_on(at, ONE)
     at.run()
     assert not at.exception
     assert "It reads **1**" in _texts(at)
     assert {"sgd_draw_preview", "sgd_draw_probs", "sgd_draw_hidden"} <= _chart_keys(at)
     assert not at.info
 
-    at.session_state[state.KEY_DRAW_CANVAS] = {"strokes": ZERO}
+    draw_on(at, ZERO)
     at.run()
     assert "It reads **0**" in _texts(at)
 
-    at.session_state[state.KEY_DRAW_CANVAS] = {"strokes": []}  # Clear
+    draw_on(at, [])  # Clear
     at.run()
     assert "Draw a digit" in at.info[0].value and "It reads" not in _texts(at)
 
 
-class _Job:
+class _Job(FakeJob):
     """Stands in for ui.runner.TrainingJob: what the draw page reads."""
 
     def __init__(self, job_id, run):
@@ -149,8 +150,8 @@ def finished_run():
 
 def test_latest_finished_run_is_the_default_and_the_pretrained_one_can_be_chosen(finished_run):
     at = _page()
-    at.session_state[state.KEY_RUNS] = [_Job(1, finished_run)]
-    at.session_state[state.KEY_DRAW_CANVAS] = {"strokes": ONE}
+    give_jobs(at, [_Job(1, finished_run)])
+    draw_on(at, ONE)
     at.run()
     assert not at.exception
     picker = at.selectbox(key=state.KEY_DRAW_MODEL)
@@ -176,6 +177,6 @@ def test_show_me_a_test_digit_says_whether_it_was_right():
     assert not at.exception
     verdict = next(m.value for m in at.markdown if "the network says" in m.value)
     assert ("right" in verdict) != ("wrong" in verdict)
-    index = at.session_state[state.KEY_DRAW_TEST_INDEX]
+    index = session_of(at).draw_test_index
     assert isinstance(index, int) and index >= 0
     assert {"sgd_draw_test_preview", "sgd_draw_test_probs"} <= _chart_keys(at)

@@ -16,6 +16,7 @@ from nn.mnist import load_embedded
 from nn.model_file import load_pretrained
 from nn.train import TrainConfig, train
 from nn.two_layer_net import TwoLayerNet
+from tests.app_helpers import FakeJob, give_jobs
 from ui import inside, state
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
@@ -66,12 +67,13 @@ class _Run:
         self._net, self.params, self.iterations_done = net, dict(net.params), iterations
         self.status, self.snapshots, self.config = "finished", [], TrainConfig(iters=iterations)
         self.iters_per_epoch = 600.0
+        self.last, self.done, self.reason = None, True, ""
 
     def network(self):
         return type(self._net).from_params(self.params)
 
 
-class _Job:
+class _Job(FakeJob):
     """Stands in for ui.runner.TrainingJob."""
 
     def __init__(self, job_id, run):
@@ -125,7 +127,7 @@ def test_gradient_check_passes_for_the_pretrained_model_with_the_core_numbers():
 def test_a_backprop_with_a_flipped_sign_makes_the_page_say_fail():
     at = _page("gradient_check")
     broken = FlippedSignNet.from_params({k: v.astype(np.float32) for k, v in load_pretrained().params.items()})
-    at.session_state[state.KEY_RUNS] = [_Job(1, _Run(broken))]
+    give_jobs(at, [_Job(1, _Run(broken))])
     at.run()
     assert not at.exception
     assert at.selectbox(key=state.KEY_GRAD_MODEL).value == 1  # the latest finished run is the default
@@ -160,7 +162,7 @@ def test_a_fresh_seeded_network_and_a_bigger_batch():
 def test_hidden_units_of_a_run_with_snapshots(small_run):
     assert len(small_run.snapshots) >= 2
     at = _page("hidden_units")
-    at.session_state[state.KEY_RUNS] = [_Job(1, small_run)]
+    give_jobs(at, [_Job(1, small_run)])
     at.run()
     assert not at.exception
     grid = _chart(at, "sgd_units_grid")["data"][0]
@@ -234,7 +236,7 @@ def test_errors_page_metrics_matrix_and_gallery():
 
 def test_errors_page_caches_the_evaluation_per_run_and_iteration(small_run):
     at = _page("errors")
-    at.session_state[state.KEY_RUNS] = [_Job(1, small_run)]
+    give_jobs(at, [_Job(1, small_run)])
     at.run()
     assert not at.exception and at.selectbox(key=state.KEY_ERRORS_MODEL).value == 1
     entry = at.session_state[state.KEY_ERRORS_RESULT]
@@ -256,7 +258,7 @@ def test_hidden_units_of_a_very_wide_net_draw_the_first_hundred():
     """A 2,000-unit net (the command line trains one) drew a 64 MB figure, over Streamlit's message limit."""
     net = TwoLayerNet(784, 2000, 10, weight_init_std=0.01, rng=0)
     at = _page("hidden_units")
-    at.session_state[state.KEY_RUNS] = [_Job(1, _Run(net))]
+    give_jobs(at, [_Job(1, _Run(net))])
     at.run()
     assert not at.exception
     grid = _array(_chart(at, "sgd_units_grid")["data"][0]["z"])

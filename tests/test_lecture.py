@@ -7,8 +7,9 @@ import pytest
 from ui import figures, lecture, state, training_view as tv
 from ui.i18n import messages
 
-from test_app_pages import _app, _finish, _open, _short_run, offline, run_app_py_on_every_rerun  # noqa: F401
+from tests.app_helpers import _app, _finish, _open, _short_run, jobs_of, setting_of
 
+pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 EN = messages("en")
 ADVANCED = (state.KEY_HIDDEN, state.KEY_STD, state.KEY_SEED, state.KEY_USE_ALL, state.KEY_GRADIENT)
 KEY_ONES = (state.KEY_PRESET, state.KEY_ITERS, state.KEY_BATCH, state.KEY_LR)
@@ -75,7 +76,7 @@ def test_each_slide_button_lands_on_its_page_with_the_books_run(slide):
     assert {s.key for s in lecture.SLIDES} <= {b.key for b in at.button}
     at.button(key=slide.key).click().run()
     assert not at.exception
-    jobs = at.session_state[state.KEY_RUNS]
+    jobs = jobs_of(at)
     try:
         assert len(jobs) == 1 and jobs[0].config == tv.PRESETS[tv.BOOK]
         if slide.curves_view is not None:
@@ -89,13 +90,13 @@ def test_each_slide_button_lands_on_its_page_with_the_books_run(slide):
             assert order.index("plotly_chart") < order.index("multiselect"), order
         else:
             assert at.title[0].value == EN["overfit.title"]
-            assert at.session_state[state.KEY_OVERFIT_SELECTED] == jobs[0].id
+            assert setting_of(at, "overfit.run") == jobs[0].id
             order = _types_in(at.main)  # the accuracy chart before the experiment's buttons and the run picker
             assert order.index("plotly_chart") < min(order.index("button"), order.index("selectbox")), order
         # a second click shows the same run rather than starting another
         _open(at, "pages/home.py")
         at.button(key=slide.key).click().run()
-        assert len(at.session_state[state.KEY_RUNS]) == 1
+        assert len(jobs_of(at)) == 1
     finally:
         for job in jobs:
             job.stop()
@@ -109,10 +110,10 @@ def test_a_slide_reuses_a_finished_book_run(monkeypatch):
     _open(at, "pages/train.py")
     _short_run(at, iters=120, train_size=500)
     _finish(at)
-    job = at.session_state[state.KEY_RUNS][-1]
+    job = jobs_of(at)[-1]
     assert job.run.status == "finished"
     _open(at, "pages/home.py")
     _lecture_on(at).button(key=lecture.SLIDES[1].key).click().run()
     assert not at.exception
-    assert at.session_state[state.KEY_RUNS] == [job]
+    assert jobs_of(at) == [job]
     assert at.radio(key=state.KEY_CURVES_VIEW).value == "first"

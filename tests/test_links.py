@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from nn.train import TrainConfig
-from tests.test_app_pages import _app, _open, offline, run_app_py_on_every_rerun  # noqa: F401 (fixtures)
+from tests.app_helpers import _app, _open, setting_of
 from ui import links, state
+
+pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
 
 def test_every_option_round_trips_through_the_url():
@@ -52,13 +54,21 @@ def test_each_bad_value_falls_back_to_its_default_with_a_notice(name, given, use
     assert len(parsed) == 2  # the good value next to it is kept
 
 
-def test_the_ranges_are_the_widgets():
+def test_the_widgets_and_the_link_show_the_ranges_of_the_one_table():
+    """The Train page's fields and a link's "allowed" both come from nn.options: a field offers exactly the range
+    a link accepts, and a value just beyond it falls back in the link."""
+    from nn.options import BY_URL
+
     at = _open(_app(), "pages/train.py")
     widget_keys = {"iters": state.KEY_ITERS, "batch": state.KEY_BATCH, "lr": state.KEY_LR, "hidden": state.KEY_HIDDEN,
                    "std": state.KEY_STD, "seed": state.KEY_SEED}
     for name, key in widget_keys.items():
+        option = BY_URL[name]
         widget = at.number_input(key=key)
-        assert (widget.min, widget.max) == links.RANGES[name], name
+        assert (widget.min, widget.max) == (option.low, option.high), name
+        assert links.OPTIONS[name].allowed == option.span()
+        beyond = option.high * 10 if option.high else 1
+        assert links.parse({name: str(beyond)})[1], name  # beyond the widget's range: refused in a link too
 
 
 # -- the app ----------------------------------------------------------------------------------------------------
@@ -67,7 +77,7 @@ def test_the_ranges_are_the_widgets():
 def _train_page_with(query: dict):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app_pages import APP
+    from tests.app_helpers import APP
 
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query)
@@ -99,7 +109,7 @@ def test_a_link_restores_every_option_on_the_train_page():
 def test_a_preset_link_and_lang_lecture_are_carried_into_the_session():
     at = _train_page_with({"iters": "1000", "lang": "ja", "lecture": "1"})
     assert at.selectbox(key=state.KEY_PRESET).value == "Quick look (1,000 iterations)"
-    assert at.session_state[state.KEY_LANG] == "ja" and at.session_state[state.KEY_LECTURE] is True
+    assert setting_of(at, "lang") == "ja" and setting_of(at, "lecture") is True
     assert at.query_params["lang"] == "ja" and at.query_params["lecture"] == "1"
 
 

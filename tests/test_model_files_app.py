@@ -8,9 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nn.model_file import MAX_MODEL_BYTES, MAX_MODEL_MB, save_run
-from tests.test_app_pages import APP, _finish, _open, _short_run, _texts, offline, run_app_py_on_every_rerun  # noqa: F401
-from tests.test_model_file import _bad_files
+from tests.app_helpers import APP, _finish, _open, _short_run, _texts, jobs_of, session_of
+from tests.helpers import _bad_files
 from ui import model_files, state
+
+pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
 
 def _fresh_train_page() -> AppTest:
@@ -29,7 +31,7 @@ def trained():
         at = _fresh_train_page()
         _short_run(at, iters=120, train_size=600)
         _finish(at)
-    job = at.session_state[state.KEY_RUNS][0]
+    job = jobs_of(at)[0]
     assert job.run.status == "finished"
     return at, job, save_run(job.run, name=job.name)
 
@@ -51,7 +53,7 @@ def test_the_train_page_offers_save_and_load(trained):
 def test_round_trip_in_a_fresh_session_gives_identical_predictions_and_curves(trained):
     _, original, data = trained
     at = _upload(_fresh_train_page(), data)
-    jobs = at.session_state[state.KEY_RUNS]
+    jobs = jobs_of(at)
     assert len(jobs) == 1
     job = jobs[0]
     assert job.name == f"#1 uploaded: {original.run.name}" and job.run.status == "finished"
@@ -74,7 +76,7 @@ def test_round_trip_in_a_fresh_session_gives_identical_predictions_and_curves(tr
     # Uploading the same file again adds no second run.
     _open(at, "pages/train.py")
     _upload(at, data, "again.npz")
-    assert len(at.session_state[state.KEY_RUNS]) == 1
+    assert len(jobs_of(at)) == 1
 
 
 @pytest.mark.parametrize("case, expected", [
@@ -84,21 +86,21 @@ def test_round_trip_in_a_fresh_session_gives_identical_predictions_and_curves(tr
 def test_a_bad_upload_says_why_in_one_line_and_changes_nothing(trained, case, expected):
     _, _, good = trained
     at = _upload(_fresh_train_page(), good, "good.npz")
-    before = list(at.session_state[state.KEY_RUNS])
-    counter = at.session_state[state.KEY_RUN_COUNTER]
+    before = list(jobs_of(at))
+    counter = session_of(at).job_counter
     bad = _bad_files(good)[case][0]
     _upload(at, bad, "bad.npz")
     errors = [e.value.replace("\\", "") for e in at.error]  # as shown: Markdown escaped
     assert len(errors) == 1 and errors[0].startswith("Could not load bad.npz: ")
     assert expected in errors[0] and "\n" not in errors[0]
-    assert at.session_state[state.KEY_RUNS] == before and at.session_state[state.KEY_RUN_COUNTER] == counter
+    assert jobs_of(at) == before and session_of(at).job_counter == counter
 
 
 def test_an_oversized_upload_is_refused():
     at = _upload(_fresh_train_page(), b"PK\x03\x04" + bytes(MAX_MODEL_BYTES), "big.npz")
     assert [e.value.replace("\\", "") for e in at.error] == [
         f"Could not load big.npz: the file is too large: {MAX_MODEL_MB}.0 MB (limit {MAX_MODEL_MB} MB)"]
-    assert at.session_state[state.KEY_RUNS] == []
+    assert jobs_of(at) == []
 
 
 def test_a_crafted_file_name_or_fault_shows_as_plain_text():

@@ -8,10 +8,10 @@ import pytest
 
 from nn import mnist
 from nn.prepare import check_loaded, check_mnist, check_pretrained, prepare
-from tests.test_app_pages import run_app_py_on_every_rerun  # noqa: F401 (fixture)
-from tests.test_cli import mnist_mirror, run_cli  # noqa: F401 (fixture)
+from tests.helpers import run_cli
 
 CLOSED = "http://127.0.0.1:9/"  # nothing listens on the discard port
+pytestmark = pytest.mark.usefixtures("run_app_py_on_every_rerun")  # in conftest.py, as is mnist_mirror
 
 
 def test_prepare_downloads_into_an_empty_cache_then_says_ready(tmp_path, mnist_mirror):
@@ -90,7 +90,7 @@ def test_check_loaded_tells_the_sample_and_an_uncached_download_apart(tmp_path):
 def _home(monkeypatch, cache_dir, mnist_dir=None):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app_pages import APP
+    from tests.app_helpers import APP
 
     monkeypatch.setenv("SGDLAB_OFFLINE", "1")
     monkeypatch.setenv("SGDLAB_MIRRORS", CLOSED)

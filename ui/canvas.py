@@ -10,7 +10,8 @@ per stroke (on pen-up), not an image. Why points rather than a PNG of the canvas
   draws them at full resolution in NumPy, the same round-capped ``PEN_WIDTH`` line the browser shows — no
   Pillow, no base64, no dependence on the screen's size or pixel ratio;
 - testable: tests and AppTest hand the page the same strokes a browser would send;
-- the drawing survives navigation: the page passes the strokes back and the canvas redraws them.
+- the drawing survives navigation and reloads: the session keeps the strokes (``ui.state``), the page passes them
+  back and a freshly mounted canvas redraws them.
 
 The JS re-runs whenever ``data`` changes (every stroke, since the strokes travel back in it); it keeps one
 controller per canvas element, so listeners are attached once and an in-progress stroke is never wiped by a
@@ -26,6 +27,7 @@ import numpy as np
 import streamlit as st
 
 from nn.preprocess import CANVAS_SIZE, PEN_WIDTH
+from ui import state
 from ui.i18n import t
 
 #: Limits on what a (possibly tampered) browser may send; a hand-drawn digit uses a few hundred points.
@@ -210,8 +212,10 @@ export default function (component) {
 _component = st.components.v2.component("sgd_lab.digit_canvas", html=_HTML, css=_CSS, js=_JS)
 
 
-def _ignore() -> None:
-    """The callback ``default=`` requires; the page reads the value on the rerun that follows."""
+def _on_strokes(key: str, size: int) -> None:
+    """The component's callback: the student drew, undid or cleared (a freshly mounted canvas sends nothing, so
+    its empty default never wipes the drawing kept in the session). Only the parsed, capped strokes are kept."""
+    state.set_strokes(strokes_to_json(parse_strokes(state.widget_value(key), size)))
 
 
 def parse_strokes(value: Any, size: int = CANVAS_SIZE) -> list[np.ndarray]:
@@ -253,16 +257,18 @@ CANVAS_LABELS = ("hint", "undo", "undo_title", "clear", "clear_title", "area")
 
 
 def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, display: int | None = None):
-    """Show the canvas and return its strokes (a list of (n, 2) arrays of x, y in ``size`` units).
+    """Show the canvas with the session's drawing and return its strokes (a list of (n, 2) arrays of x, y in
+    ``size`` units). The drawing is the session's (``state.strokes``): it stays through page visits, language
+    switches and reloads until the student clears it.
 
     ``display`` is the on-screen side in CSS pixels (default ``size``; narrower screens shrink it to fit).
     """
-    current = parse_strokes(st.session_state.get(key), size)
-    result = _component(
+    current = parse_strokes(state.strokes(), size)
+    _component(
         key=key,
         data={"size": size, "pen": pen, "display": display or size, "strokes": strokes_to_json(current),
               "labels": {name: t(f"canvas.{name}") for name in CANVAS_LABELS}},
         default={"strokes": []},
-        on_strokes_change=_ignore,
+        on_strokes_change=lambda: _on_strokes(key, size),
     )
-    return parse_strokes(result.get("strokes"), size)
+    return current

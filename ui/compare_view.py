@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import analysis, figures, runner, state, training_view as tv
+from ui.settings import SETTINGS
 from ui.i18n import label_func, t
 
 SMOOTHING_DEFAULT = 0.6
@@ -77,7 +78,7 @@ def live(jobs, draw, key: str) -> None:
     @st.fragment(run_every=runner.refresh().chart if was_active else None, key=key)
     def _panel() -> None:
         draw()
-        current = [state.get_run(i) for i in ids]
+        current = [state.get_job(i) for i in ids]
         if was_active and not _any_active([j for j in current if j is not None]):
             st.rerun()
 
@@ -87,48 +88,51 @@ def live(jobs, draw, key: str) -> None:
 # -- loss curves page ------------------------------------------------------------------------------------------
 
 
-def choose_runs(jobs) -> list:
+def chosen_run_ids(jobs) -> list[int]:
+    """The runs the loss curves show: the student's choice (those still kept), else the newest three."""
     ids = [j.id for j in jobs]
-    ss = st.session_state
-    chosen = [i for i in ss.get(state.KEY_CURVES_RUNS, []) if i in ids]
-    if not chosen:
-        chosen = ids[-3:]
-    ss[state.KEY_CURVES_RUNS] = chosen
+    chosen = state.get("curves.runs")
+    if chosen is None:
+        return ids[-3:]
+    return [i for i in chosen if i in ids]
+
+
+def choose_runs(jobs) -> list:
     names = {j.id: j.name for j in jobs}
-    st.multiselect(t("curves.runs"), ids, key=state.KEY_CURVES_RUNS, format_func=names.get,
-                   help=t("curves.runs_help"))
-    return [j for j in jobs if j.id in st.session_state[state.KEY_CURVES_RUNS]]
+    chosen = chosen_run_ids(jobs)
+    st.multiselect(t("curves.runs"), list(names), format_func=names.get, help=t("curves.runs_help"),
+                   **state.bind("curves.runs", chosen))
+    chosen = chosen_run_ids(jobs)
+    return [j for j in jobs if j.id in chosen]
 
 
-CURVES_VIEWS = ("both", "whole", "first")  # curves.view_<name>
+CURVES_VIEWS = SETTINGS["curves.view"].choices  # curves.view_<name>
 
 
-def curve_controls() -> tuple[float, bool, str]:
-    ss = st.session_state
-    ss.setdefault(state.KEY_CURVES_SMOOTH, SMOOTHING_DEFAULT)
-    ss.setdefault(state.KEY_CURVES_LOG, "linear")
-    ss.setdefault(state.KEY_CURVES_X, "iterations")
-    ss.setdefault(state.KEY_CURVES_VIEW, "both")
+def curve_controls() -> tuple[float, bool, str, str]:
+    """(smoothing, log y, x axis, view): the widgets, folded into an expander in lecture mode."""
     lecture = state.lecture_mode()
     with st.expander(t("lecture.chart_options"), expanded=False) if lecture else nullcontext():
         _curve_widgets()
-    return float(ss[state.KEY_CURVES_SMOOTH]), ss[state.KEY_CURVES_LOG] == "log", (
-        "epoch" if ss[state.KEY_CURVES_X] == "epochs" else "iteration"
-    )
+    return float(state.get("curves.smooth")), state.get("curves.log") == "log", (
+        "epoch" if state.get("curves.x") == "epochs" else "iteration"
+    ), state.get("curves.view")
 
 
 def _curve_widgets() -> None:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1.3])
-    c1.slider(t("curves.smoothing"), 0.0, 0.99, step=0.01, key=state.KEY_CURVES_SMOOTH,
-              help=t("curves.smoothing_help"))
-    c2.radio(t("curves.y_axis"), ["linear", "log"], key=state.KEY_CURVES_LOG, horizontal=True,
-             format_func=label_func({"linear": "curves.y_linear", "log": "curves.y_log"}), help=t("curves.y_axis_help"))
-    c3.radio(t("curves.x_axis"), ["iterations", "epochs"], key=state.KEY_CURVES_X, horizontal=True,
+    smooth = SETTINGS["curves.smooth"]
+    c1.slider(t("curves.smoothing"), smooth.low, smooth.high, step=0.01, help=t("curves.smoothing_help"),
+              **state.bind("curves.smooth"))
+    c2.radio(t("curves.y_axis"), SETTINGS["curves.log"].choices, horizontal=True,
+             format_func=label_func({"linear": "curves.y_linear", "log": "curves.y_log"}), help=t("curves.y_axis_help"),
+             **state.bind("curves.log"))
+    c3.radio(t("curves.x_axis"), SETTINGS["curves.x"].choices, horizontal=True,
              format_func=label_func({"iterations": "curves.x_iterations", "epochs": "curves.x_epochs"}),
-             help=t("curves.x_axis_help"))
-    c4.radio(t("curves.view"), CURVES_VIEWS, key=state.KEY_CURVES_VIEW, horizontal=True,
+             help=t("curves.x_axis_help"), **state.bind("curves.x"))
+    c4.radio(t("curves.view"), CURVES_VIEWS, horizontal=True,
              format_func=label_func({v: f"curves.view_{v}" for v in CURVES_VIEWS}, n=f"{FIRST_ITERATIONS:,}"),
-             help=t("curves.view_help"))
+             help=t("curves.view_help"), **state.bind("curves.view"))
 
 
 def loss_charts(jobs, smoothing: float, log_y: bool, x_axis: str, view: str = "both") -> None:
@@ -154,35 +158,25 @@ def loss_charts(jobs, smoothing: float, log_y: bool, x_axis: str, view: str = "b
 
 def focus_run(job_id: int) -> None:
     """Show ``job_id`` on the overfitting page from its next run on."""
-    ss = st.session_state
-    ss[state.KEY_OVERFIT_SELECTED] = job_id
-    ss[state.KEY_OVERFIT_VERSION] = ss.get(state.KEY_OVERFIT_VERSION, 0) + 1
+    state.set("overfit.run", job_id)
 
 
-def overfit_run_widget_key() -> str:
-    """The run selectbox's key. It changes when the page picks a run itself (the one-click experiment): a
-    browser keeps showing its own choice when the server changes a widget's value, but not for a new widget."""
-    return f"{state.KEY_OVERFIT_RUN}_{st.session_state.get(state.KEY_OVERFIT_VERSION, 0)}"
-
-
-def _remember_run(key: str) -> None:
-    st.session_state[state.KEY_OVERFIT_SELECTED] = st.session_state[key]
+def shown_run_id(jobs) -> int:
+    """The run the overfitting page shows: the student's (or a one-click experiment's) choice while it is kept,
+    else the newest run."""
+    ids = [j.id for j in jobs]
+    chosen = state.get("overfit.run")
+    return chosen if chosen in ids else ids[-1]
 
 
 def choose_run(jobs):
-    ids = [j.id for j in jobs]
-    ss = st.session_state
-    selected = ss.get(state.KEY_OVERFIT_SELECTED)
-    if selected not in ids:
-        selected = ids[-1]
-        ss[state.KEY_OVERFIT_SELECTED] = selected
-    key = overfit_run_widget_key()
-    if ss.get(key) not in ids:
-        ss.pop(key, None)
     names = {j.id: j.name for j in jobs}
-    st.selectbox(t("overfit.run"), ids, index=ids.index(selected), key=key, format_func=names.get,
-                 on_change=_remember_run, args=(key,), help=t("overfit.run_help"))
-    return state.get_run(ss[state.KEY_OVERFIT_SELECTED])
+    gone = state.get("overfit.run") is not None and state.get("overfit.run") not in names
+    st.selectbox(t("overfit.run"), list(names), format_func=names.get, help=t("overfit.run_help"),
+                 **state.bind("overfit.run", shown_run_id(jobs)))
+    if gone:
+        st.caption(t("models.gone", n=state.MAX_JOBS))
+    return state.get_job(shown_run_id(jobs))
 
 
 def verdict_box(job) -> None:
@@ -208,11 +202,20 @@ def overfit_panel(job) -> None:
                  n_test=f"{job.run.n_test:,}"))
 
 
+def preset_job(jobs, config):
+    """The run of ``config`` a comparison should use: the newest finished one, else one training or waiting (it
+    is drawn live), else the newest that stopped or diverged; None when there is none."""
+    same = [j for j in jobs if j.config == config]
+    for wanted in (("finished",), ("running", "pending")):
+        found = next((j for j in reversed(same) if j.run.status in wanted), None)
+        if found is not None:
+            return found
+    return same[-1] if same else None
+
+
 def book_and_overfit_jobs(jobs):
-    """The newest run with the book's settings and the newest with the overfit preset's, if any."""
-    book = next((j for j in reversed(jobs) if j.config == tv.PRESETS[tv.BOOK]), None)
-    overfit = next((j for j in reversed(jobs) if j.config == tv.PRESETS[tv.OVERFIT]), None)
-    return book, overfit
+    """The run with the book's settings and the run with the overfit preset's to compare (see ``preset_job``)."""
+    return preset_job(jobs, tv.PRESETS[tv.BOOK]), preset_job(jobs, tv.PRESETS[tv.OVERFIT])
 
 
 def comparison_panel(jobs) -> None:

@@ -143,7 +143,7 @@ def hidden_figure(hidden: np.ndarray, height: int = 150) -> go.Figure:
 
 def model_picker() -> models.ModelChoice | None:
     return models.model_picker(
-        state.KEY_DRAW_MODEL, label=t("draw.model"), caption=t("draw.reading_with"), empty=t("draw.no_model"),
+        "draw.model", label=t("draw.model"), caption=t("draw.reading_with"), empty=t("draw.no_model"),
         help=t("draw.model_help"),
     )
 

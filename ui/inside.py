@@ -7,32 +7,32 @@ The numbers come from ``nn.inspect`` (the same functions tests/test_inspect.py c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from nn import inspect as ni
-from nn.two_layer_net import TwoLayerNet
 from ui import analysis, data as ui_data, inside_figures as fig, models, state
 from ui.i18n import label_func, t
+from ui import settings
+from ui.settings import SETTINGS
 from ui.models import FRESH, PRETRAINED  # noqa: F401 - the keys tests and pages compare with
 
-BATCH_SIZES = (1, 10, 100)
-DEFAULT_BATCH = 10
+BATCH_SIZES = SETTINGS["grad.batch"].choices
+DEFAULT_BATCH = SETTINGS["grad.batch"].default
 GALLERY_MAX = 40
-ANY = "any"
+ANY = settings.ANY  # the filters' "any digit"
 _CHART = {"displayModeBar": False}
 
 
 # -- which network -----------------------------------------------------------------------------------------------
 
 
-def model_picker(widget_key: str, include_fresh: bool = False, label: str | None = None) -> models.ModelChoice | None:
-    """A selectbox of the networks there are (default: the latest finished run, else the pretrained model)."""
+def model_picker(setting: str, include_fresh: bool = False, label: str | None = None) -> models.ModelChoice | None:
+    """A selectbox of the networks there are (default: the most accurate finished run, else the pretrained model)."""
     return models.model_picker(
-        widget_key, label=t("inside.network") if label is None else label, caption="", empty=t("inside.no_network"),
+        setting, label=t("inside.network") if label is None else label, caption="", empty=t("inside.no_network"),
         include_fresh=include_fresh, help=t("inside.network_help_fresh" if include_fresh else "inside.network_help"),
     )
 
@@ -96,18 +96,17 @@ def gradient_check_page() -> None:
     st.caption(t("grad.caption"))
     c1, c2, c3 = st.columns([2.2, 1, 1])
     with c1:
-        choice = model_picker(state.KEY_GRAD_MODEL, include_fresh=True)
+        choice = model_picker("grad.model", include_fresh=True)
     if choice is None:
         return
     with c2:
-        st.session_state.setdefault(state.KEY_GRAD_BATCH, DEFAULT_BATCH)
-        batch = st.select_slider(t("grad.batch"), BATCH_SIZES, key=state.KEY_GRAD_BATCH, help=t("grad.batch_help"))
+        batch = st.select_slider(t("grad.batch"), BATCH_SIZES, help=t("grad.batch_help"), **state.bind("grad.batch"))
     with c3:
-        batch_seed = st.number_input(t("grad.batch_seed"), 0, 10_000, key=state.KEY_GRAD_BATCH_SEED,
-                                     help=t("grad.batch_seed_help"))
+        batch_seed = st.number_input(t("grad.batch_seed"), 0, 10_000, help=t("grad.batch_seed_help"),
+                                     **state.bind("grad.batch_seed"))
     fresh_seed = 0
     if choice.key == FRESH:
-        fresh_seed = st.number_input(t("grad.fresh_seed"), 0, 10_000, key=state.KEY_GRAD_FRESH_SEED)
+        fresh_seed = st.number_input(t("grad.fresh_seed"), 0, 10_000, **state.bind("grad.fresh_seed"))
     net = models.network_for(choice.key, fresh_seed)
     if net is None:
         st.warning(t("inside.no_weights"))
@@ -142,10 +141,11 @@ def gradient_check_page() -> None:
 
     st.subheader(t("grad.agreement_title"))
     hidden = check.backprop["W1"].shape[1]
-    if st.session_state.get(state.KEY_GRAD_UNIT) is None or st.session_state[state.KEY_GRAD_UNIT] > hidden:
-        st.session_state[state.KEY_GRAD_UNIT] = ni.busiest_unit(check.backprop) + 1
+    unit = state.get("grad.unit")  # the student's unit, or the one with the largest gradients
+    if unit is None or unit > hidden:
+        unit = ni.busiest_unit(check.backprop) + 1
     unit = st.columns([1, 3])[0].number_input(
-        t("inside.hidden_unit", n=hidden), 1, hidden, key=state.KEY_GRAD_UNIT, help=t("grad.unit_help")) - 1
+        t("inside.hidden_unit", n=hidden), 1, hidden, help=t("grad.unit_help"), **state.bind("grad.unit", unit)) - 1
     st.plotly_chart(fig.gradient_heatmaps(check.numerical["W1"][:, unit], check.backprop["W1"][:, unit], unit),
                     key="sgd_grad_heatmaps", config=_CHART)
     st.caption(t("grad.heatmap_caption"))
@@ -163,11 +163,11 @@ def hidden_units_page() -> None:
     st.caption(t("units.caption"))
     c1, c2 = st.columns([2, 1.2])
     with c1:
-        choice = model_picker(state.KEY_UNITS_MODEL)
+        choice = model_picker("units.model")
     if choice is None:
         return
     with c2:
-        scale = st.radio(t("units.scale"), ["shared", "per unit"], horizontal=True, key=state.KEY_UNITS_SCALE,
+        scale = st.radio(t("units.scale"), ["shared", "per unit"], horizontal=True, **state.bind("units.scale"),
                          format_func=label_func({"shared": "units.scale_shared", "per unit": "units.scale_per_unit"}),
                          help=t("units.scale_help"))
     per_unit = scale == "per unit"
@@ -182,16 +182,17 @@ def hidden_units_page() -> None:
                     config=_CHART)
 
     st.subheader(t("units.form_title"))
-    job = state.get_run(choice.key) if isinstance(choice.key, int) else None
+    job = state.get_job(choice.key) if isinstance(choice.key, int) else None
     snapshots = list(job.run.snapshots) if job is not None else []
     if len(snapshots) < 2:
         st.info(t("units.no_snapshots", why=t("units.pretrained_final" if job is None else "units.not_two")))
     else:
         iterations = [it for it, _ in snapshots]
-        if st.session_state.get(state.KEY_UNITS_SNAPSHOT) not in iterations:
-            st.session_state[state.KEY_UNITS_SNAPSHOT] = iterations[0]
-        it = st.select_slider(t("units.after"), iterations, key=state.KEY_UNITS_SNAPSHOT,
-                              format_func=lambda i: f"{i:,}")
+        it = state.get("units.snapshot")
+        if it not in iterations:
+            it = iterations[0]
+        it = st.select_slider(t("units.after"), iterations, format_func=lambda i: f"{i:,}",
+                              **state.bind("units.snapshot", it))
         W = dict(snapshots)[it][:, :MAX_UNITS_SHOWN]
         limit = max(fig.symmetric_limit(w[:, :MAX_UNITS_SHOWN]) for _, w in snapshots)  # one scale for them all
         ipe = job.run.iters_per_epoch
@@ -205,9 +206,9 @@ def hidden_units_page() -> None:
 
     st.subheader(t("units.close_title"))
     hidden = W1.shape[1]
-    if st.session_state.get(state.KEY_UNITS_UNIT, 1) > hidden:
-        st.session_state[state.KEY_UNITS_UNIT] = 1
-    unit = st.columns([1, 3])[0].number_input(t("inside.hidden_unit", n=hidden), 1, hidden, key=state.KEY_UNITS_UNIT) - 1
+    unit = min(state.get("units.unit"), hidden)
+    unit = st.columns([1, 3])[0].number_input(t("inside.hidden_unit", n=hidden), 1, hidden,
+                                              **state.bind("units.unit", unit)) - 1
     st.plotly_chart(fig.unit_detail_figure(W1[:, unit], net.params["W2"][unit], unit), key="sgd_units_detail",
                     config=_CHART)
     st.caption(t("units.close_caption"))
@@ -222,12 +223,12 @@ def _digit_or_none(value) -> int | None:
 
 def _on_cell_click() -> None:
     """A click on the confusion matrix picks that cell's true and predicted digit (a callback, before the rerun)."""
-    event = st.session_state.get(state.KEY_ERRORS_CHART)
+    event = state.widget_value(state.KEY_ERRORS_CHART)
     points = (event or {}).get("selection", {}).get("points", [])
     if points:
         point = points[0]
-        st.session_state[state.KEY_ERRORS_TRUE] = int(round(point["y"]))
-        st.session_state[state.KEY_ERRORS_PRED] = int(round(point["x"]))
+        state.set("errors.true", int(round(point["y"])))
+        state.set("errors.pred", int(round(point["x"])))
 
 
 def gallery_caption(shown: int, total: int, true: int | None, pred: int | None, evaluation: ni.Evaluation) -> str:
@@ -249,7 +250,7 @@ def gallery_caption(shown: int, total: int, true: int | None, pred: int | None, 
 def errors_page() -> None:
     st.title(t("errors.title"))
     st.caption(t("errors.caption"))
-    choice = model_picker(state.KEY_ERRORS_MODEL)
+    choice = model_picker("errors.model")
     if choice is None:
         return
     net = models.network_for(choice.key)
@@ -277,15 +278,15 @@ def errors_page() -> None:
         options = [ANY, *range(10)]
         f1, f2 = st.columns(2)
         digit_label = {d: t("errors.any") if d == ANY else str(d) for d in options}.__getitem__
-        true = f1.selectbox(t("errors.true_digit"), options, key=state.KEY_ERRORS_TRUE, format_func=digit_label)
-        pred = f2.selectbox(t("errors.pred_digit"), options, key=state.KEY_ERRORS_PRED, format_func=digit_label)
-        order = st.radio(t("errors.order"), ["most", "least"], horizontal=True, key=state.KEY_ERRORS_ORDER,
+        true = f1.selectbox(t("errors.true_digit"), options, format_func=digit_label, **state.bind("errors.true"))
+        pred = f2.selectbox(t("errors.pred_digit"), options, format_func=digit_label, **state.bind("errors.pred"))
+        order = st.radio(t("errors.order"), ["most", "least"], horizontal=True, **state.bind("errors.order"),
                          format_func=label_func({"most": "errors.order_most", "least": "errors.order_least"}))
         st.plotly_chart(fig.per_digit_figure(ni.per_digit_accuracy(counts), evaluation.accuracy),
                         key="sgd_errors_per_digit", config=_CHART)
     true, pred = _digit_or_none(true), _digit_or_none(pred)
     with left:
-        normalised = st.radio(t("errors.cells"), ["counts", "share"], horizontal=True, key=state.KEY_ERRORS_NORMALISE,
+        normalised = st.radio(t("errors.cells"), ["counts", "share"], horizontal=True, **state.bind("errors.normalise"),
                               format_func=label_func({"counts": "errors.cells_counts", "share": "errors.cells_share"}))
         highlight = (true, pred) if true is not None and pred is not None else None
         st.plotly_chart(fig.confusion_figure(counts, normalised == "share", highlight), key=state.KEY_ERRORS_CHART,

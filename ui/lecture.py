@@ -1,6 +1,6 @@
 """Lecture mode (a presentation switch) and the "Reproduce the slide" buttons of §4.5.
 
-Lecture mode, toggled in the sidebar (``state.KEY_LECTURE``): larger type (``STYLE``, injected once per run by
+Lecture mode, toggled in the sidebar (the setting ``lecture``): larger type (``STYLE``, injected once per run by
 the sidebar), taller charts with bigger fonts (the figure builders' ``lecture`` parameter), and the Train page's
 advanced options folded into a collapsed expander.
 
@@ -58,7 +58,7 @@ def book_job():
     from ui import training_view as tv
 
     book = tv.PRESETS[tv.BOOK]
-    return next((j for j in reversed(state.runs())
+    return next((j for j in reversed(state.jobs())
                  if j.config == book and j.run.status in ("pending", "running", "finished")), None)
 
 
@@ -70,13 +70,10 @@ def prepare(slide: Slide) -> None:
     if job is None:
         job = tv.start_run(tv.PRESETS[tv.BOOK])
         st.toast(t("lecture.slide_started"))
-    ss = st.session_state
     if slide.curves_view is not None:
-        ss[state.KEY_CURVES_RUNS] = [job.id]
-        ss[state.KEY_CURVES_X] = "iterations"
-        ss[state.KEY_CURVES_LOG] = "linear"
-        ss[state.KEY_CURVES_SMOOTH] = 0.0  # the slides plot the raw loss
-        ss[state.KEY_CURVES_VIEW] = slide.curves_view
+        state.update({"curves.runs": [job.id], "curves.x": "iterations", "curves.log": "linear",
+                      "curves.smooth": 0.0,  # the slides plot the raw loss
+                      "curves.view": slide.curves_view})
     else:
         cv.focus_run(job.id)
 

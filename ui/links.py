@@ -4,7 +4,8 @@ Pure: no Streamlit. ``parse(query)`` reads a query (``st.query_params`` as a dic
 notice for every malformed or out-of-range value (which falls back to its default); ``encode(values)`` writes
 values back as query parameters. ``ui.link_view`` wires them to the widgets.
 
-Parameters (each optional; the defaults are the book's §4.5 settings):
+Parameters (each optional; the defaults are the book's §4.5 settings; the training options and their ranges
+are the core's table, ``nn.options``; ``lang`` and ``lecture`` are ``ui.settings``'):
 
     iters=10000  batch=100  lr=0.1  hidden=50  std=0.01  images=all|300  seed=0  gradient=backprop
     lang=en|ja  lecture=0|1
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
-from nn.train import GRADIENT_METHODS, TrainConfig
+from nn.options import BY_URL as TRAINING_OPTIONS
+from nn.train import TrainConfig
+from ui.settings import SETTINGS
 
 ALL = "all"
-LANGUAGES = ("en", "ja")
 _BOOK = TrainConfig()
 
 
@@ -70,39 +72,40 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return read
 
 
-def _images(text: str) -> int | None:
-    return None if text.strip().lower() == ALL else _number(int, 1, 60_000)(text)
-
-
 def _flag(text: str) -> bool:
     return {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}[text.strip().lower()]
 
 
-#: Ranges are the widgets' (ui.training_view.settings_widgets; tests/test_links.py checks they agree).
-RANGES = {"iters": (1, 1_000_000), "batch": (1, 10_000), "lr": (0.0001, 100.0), "hidden": (1, 1_000),
-          "std": (0.0001, 10.0), "seed": (0, 2**31 - 1)}
+def _option(o) -> Option:
+    """A link parameter for a training option of the core's table (nn.options): its range is written there."""
+    if o.kind is str:
+        read = _choice(o.choices)
+    elif o.optional:  # images = all | N
+        number = _number(o.kind, o.low, o.high)
 
-def _span(name: str) -> str:
-    low, high = RANGES[name]
-    return f"{low:,g} – {high:,g}" if isinstance(low, float) else f"{low:,} – {high:,}"
+        def read(text: str):
+            return None if text.strip().lower() == ALL else number(text)
+    else:
+        read = _number(o.kind, o.low, o.high)
+    if o.kind is float:
+        def write(v):
+            return f"{v:g}"
+    elif o.optional:
+        def write(v):
+            return ALL if v is None else str(v)
+    else:
+        write = str
+    return Option(o.url, o.default, read, write, o.span())
 
 
+_LANG, _LECTURE = SETTINGS["lang"], SETTINGS["lecture"]
 OPTIONS: dict[str, Option] = {
-    option.name: option
-    for option in (
-        Option("iters", _BOOK.iters, _number(int, *RANGES["iters"]), str, _span("iters")),
-        Option("batch", _BOOK.batch_size, _number(int, *RANGES["batch"]), str, _span("batch")),
-        Option("lr", _BOOK.lr, _number(float, *RANGES["lr"]), lambda v: f"{v:g}", _span("lr")),
-        Option("hidden", _BOOK.hidden, _number(int, *RANGES["hidden"]), str, _span("hidden")),
-        Option("std", _BOOK.weight_init_std, _number(float, *RANGES["std"]), lambda v: f"{v:g}", _span("std")),
-        Option("images", _BOOK.train_size, _images, lambda v: ALL if v is None else str(v), f"{ALL} | 1 – 60,000"),
-        Option("seed", _BOOK.seed, _number(int, *RANGES["seed"]), str, _span("seed")),
-        Option("gradient", _BOOK.gradient, _choice(GRADIENT_METHODS), str, " | ".join(GRADIENT_METHODS)),
-        Option("lang", "en", _choice(LANGUAGES), str, " | ".join(LANGUAGES)),
-        Option("lecture", False, _flag, lambda v: "1" if v else "0", "0 | 1"),
-    )
+    **{o.url: _option(o) for o in TRAINING_OPTIONS.values()},
+    _LANG.url: Option(_LANG.url, _LANG.default, _choice(_LANG.choices), str, " | ".join(_LANG.choices)),
+    _LECTURE.url: Option(_LECTURE.url, _LECTURE.default, _flag, lambda v: "1" if v else "0", "0 | 1"),
 }
-TRAINING = ("iters", "batch", "lr", "hidden", "std", "images", "seed", "gradient")
+#: The training options a link carries, by their link names.
+TRAINING = tuple(TRAINING_OPTIONS)
 
 
 def _text(raw: Any) -> str:
@@ -139,16 +142,12 @@ def encode(values: Mapping[str, Any]) -> dict[str, str]:
 
 def from_config(config: TrainConfig) -> dict[str, Any]:
     """The training options of ``config`` as link values."""
-    return {"iters": config.iters, "batch": config.batch_size, "lr": config.lr, "hidden": config.hidden,
-            "std": config.weight_init_std, "images": config.train_size, "seed": config.seed,
-            "gradient": config.gradient}
+    return {url: getattr(config, o.name) for url, o in TRAINING_OPTIONS.items()}
 
 
 def to_config(values: Mapping[str, Any], base: TrainConfig = _BOOK) -> TrainConfig:
     """``base`` with the training options found in ``values``."""
-    fields = {"iters": "iters", "batch": "batch_size", "lr": "lr", "hidden": "hidden", "std": "weight_init_std",
-              "images": "train_size", "seed": "seed", "gradient": "gradient"}
-    return base.replace(**{fields[k]: v for k, v in values.items() if k in fields})
+    return base.replace(**{TRAINING_OPTIONS[k].name: v for k, v in values.items() if k in TRAINING_OPTIONS})
 
 
 def query_string(values: Mapping[str, Any]) -> str:

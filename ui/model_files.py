@@ -1,6 +1,6 @@
 """Model files in the app: save a finished run as one ``.npz`` file, load one back as a finished run.
 
-A loaded file becomes an ``UploadedJob`` among the session's runs (``state.add_run``), so the loss curves,
+A loaded file becomes an ``UploadedJob`` among the session's runs (``state.add_job``), so the loss curves,
 overfitting check, draw and look-inside pages offer it like any run. ``add_upload(data, file_name)`` does the
 work without widgets (tests call it); ``panel()`` draws the download button and the uploader. Uploads are
 untrusted: ``nn.model_file.load_model`` checks them, and a bad one changes nothing in the session.
@@ -16,7 +16,7 @@ import streamlit as st
 
 from nn.model_file import MAX_MODEL_BYTES, MAX_MODEL_MB, ModelFileError, load_model, save_run
 from nn.train import Run
-from ui import runner, state
+from ui import jobs, state
 from ui.i18n import t, translate_core
 
 _SAVABLE = ("finished", "stopped")
@@ -41,12 +41,13 @@ class UploadedJob:
         return self.run.config
 
     stopping = False
+    waited_for_end = True  # a loaded run has ended
 
     def place_in_line(self) -> None:
         return None
 
     def status_text(self) -> str:
-        return runner.TrainingJob.status_text(self)  # a done run's line never looks at the worker
+        return jobs.status_text(self)
 
     def start(self) -> "UploadedJob":
         return self
@@ -75,16 +76,16 @@ def add_upload(data: bytes, name: str = "") -> tuple[object | None, str]:
     The same file again returns the run it already made (no second copy) while that run is still kept.
     """
     digest = hashlib.sha256(data).hexdigest()
-    seen = st.session_state.get(state.KEY_UPLOADED, {})
-    if digest in seen and state.get_run(seen[digest]) is not None:
-        return state.get_run(seen[digest]), ""
+    known = state.get_job(state.uploaded_job_id(digest))
+    if known is not None:
+        return known, ""
     try:
         run = load_model(data).to_run()
     except ModelFileError as exc:
         return None, str(exc)
-    job = UploadedJob(state.next_run_number(), run, name)
-    state.add_run(job)
-    st.session_state[state.KEY_UPLOADED] = {**seen, digest: job.id}
+    job = UploadedJob(state.next_job_number(), run, name)
+    state.add_job(job)
+    state.remember_upload(digest, job.id)
     return job, ""
 
 
@@ -96,13 +97,13 @@ def plain(text: str, limit: int = 300) -> str:
 
 
 def _on_upload() -> None:
-    uploaded = st.session_state.get(state.KEY_UPLOAD)
-    st.session_state.pop(state.KEY_UPLOAD_ERROR, None)
+    uploaded = state.widget_value(state.KEY_UPLOAD)
+    state.set_upload_error(None)
     if uploaded is None:
         return
     job, fault = add_upload(uploaded.getvalue(), uploaded.name)
     if job is None:
-        st.session_state[state.KEY_UPLOAD_ERROR] = (uploaded.name, fault)
+        state.set_upload_error((uploaded.name, fault))
     else:
         state.flash(t("model_files.loaded", name=job.name))
 
@@ -112,15 +113,14 @@ def panel() -> None:
     st.subheader(t("model_files.title"))
     save, load = st.columns(2, gap="large")
     with save:
-        jobs = [j for j in reversed(state.runs()) if savable(j)]
+        jobs = [j for j in reversed(state.jobs()) if savable(j)]
         if not jobs:
             st.caption(t("model_files.nothing_to_save"))
         else:
             by_id = {j.id: j for j in jobs}
-            if st.session_state.get(state.KEY_DOWNLOAD_RUN) not in by_id:
-                st.session_state[state.KEY_DOWNLOAD_RUN] = jobs[0].id
-            job_id = st.selectbox(t("model_files.run_to_save"), list(by_id), key=state.KEY_DOWNLOAD_RUN,
-                                  format_func=lambda i: by_id[i].name)
+            chosen = state.get("files.download_run")  # the student's choice, else the newest run
+            job_id = st.selectbox(t("model_files.run_to_save"), list(by_id), format_func=lambda i: by_id[i].name,
+                                  **state.bind("files.download_run", chosen if chosen in by_id else jobs[0].id))
             job = by_id[job_id]
             run, name = job.run, job.name
             st.download_button(
@@ -135,7 +135,7 @@ def panel() -> None:
             t("model_files.upload", mb=MAX_MODEL_MB), type=["npz"], key=state.KEY_UPLOAD, on_change=_on_upload,
             help=t("model_files.upload_help", mb=MAX_MODEL_MB),
         )
-        problem = st.session_state.get(state.KEY_UPLOAD_ERROR)
+        problem = state.upload_error()
         if problem:
             st.error(t("model_files.bad_file", name=plain(problem[0], 80), fault=plain(translate_core(problem[1]))),
                      icon=":material/block:")

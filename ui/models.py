@@ -39,7 +39,7 @@ class ModelChoice:
 def model_choices(include_fresh: bool = False) -> list[ModelChoice]:
     """The session's runs that have weights (newest first), the pretrained model, and optionally a fresh net."""
     choices = []
-    for job in reversed(state.runs()):
+    for job in reversed(state.jobs()):
         run = job.run
         if run.status in _USABLE and run.iterations_done > 0 and run.params:
             if run.status == "running":
@@ -64,12 +64,12 @@ def model_choices(include_fresh: bool = False) -> list[ModelChoice]:
 
 
 def default_key(choices: list[ModelChoice]):
-    """The latest finished run, else the pretrained model, else whatever there is."""
+    """The most accurate finished run of the session, else the pretrained model, else whatever there is: never an
+    overfit, stopped or still-training run while a better finished one exists."""
     keys = [c.key for c in choices]
-    finished = state.latest_finished_run()
-    job_id = next((j.id for j in state.runs() if finished is not None and j.run is finished), None)
-    for key in (job_id, PRETRAINED):
-        if key in keys:
+    best = state.best_finished_job()
+    for key in (best.id if best is not None else None, PRETRAINED):
+        if key is not None and key in keys:
             return key
     return keys[0] if keys else None
 
@@ -81,7 +81,7 @@ def network_for(key, fresh_seed: int = 0) -> TwoLayerNet | None:
         return model.network() if model is not None else None
     if key == FRESH:
         return TwoLayerNet(784, 50, 10, weight_init_std=0.01, rng=int(fresh_seed), dtype=np.float64)
-    job = state.get_run(key)
+    job = state.get_job(key)
     if job is None or not job.run.params:
         return None
     return job.run.network()
@@ -93,22 +93,27 @@ def identity(key, fresh_seed: int = 0) -> tuple:
         return (FRESH, int(fresh_seed))
     if key == PRETRAINED:
         return (PRETRAINED,)
-    job = state.get_run(key)
+    job = state.get_job(key)
     return ("run", key, job.run.iterations_done if job is not None else -1)
 
 
-def model_picker(widget_key: str, *, label: str, help: str, caption: str, empty: str,
+def model_picker(setting: str, *, label: str, help: str, caption: str, empty: str,
                  include_fresh: bool = False) -> ModelChoice | None:
-    """A selectbox of the networks there are, preset to ``default_key``; None (and ``empty`` shown) if none."""
+    """A selectbox of the networks there are, bound to ``setting`` (ui.settings: "draw.model"…). It shows the
+    student's choice while that model is there, else ``default_key`` (and says when the chosen run is gone);
+    None (and ``empty`` shown) if there is no network at all."""
     choices = model_choices(include_fresh)
     if not choices:
         _, problem = pretrained()
         st.error(t("models.none", empty=empty, problem=problem))
         return None
     by_key = {c.key: c for c in choices}
-    if st.session_state.get(widget_key) not in by_key:
-        st.session_state[widget_key] = default_key(choices)
-    key = st.selectbox(label, list(by_key), format_func=lambda k: by_key[k].label, key=widget_key, help=help)
+    chosen = state.get(setting)
+    shown = chosen if chosen in by_key else default_key(choices)
+    key = st.selectbox(label, list(by_key), format_func=lambda k: by_key[k].label, help=help,
+                       **state.bind(setting, shown))
+    if chosen is not None and chosen not in by_key:
+        st.caption(t("models.gone", n=state.MAX_JOBS))
     choice = by_key[key]
     st.caption(t("models.choice", caption=caption, label=choice.label, detail=choice.detail))
     return choice

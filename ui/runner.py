@@ -28,7 +28,9 @@ from typing import Callable
 import streamlit as st
 
 from nn.blas import limit_blas_threads
+from nn.messages import Message
 from nn.train import Run, TrainConfig, train
+from ui import jobs
 from ui.forked import train_forked
 
 #: Default for ``SGDLAB_MAX_TRAININGS``. Streamlit Community Cloud gives an app about 0.08-2 CPU cores shared
@@ -164,25 +166,7 @@ class TrainingJob:
 
     def status_text(self) -> str:
         """One line: "waiting — place 2 in line", "training 3,400 of 10,000", "finished: test 94.6%"..."""
-        from ui.i18n import t, translate_core  # in the session's language (English outside a script run)
-
-        run = self.run
-        done, total = f"{run.iterations_done:,}", f"{run.config.iters:,}"
-        if run.status == "pending":
-            if self._stop.is_set():
-                return t("status.stopping")
-            place = self.place_in_line()
-            return t("status.waiting", place=place) if place else t("status.starting")
-        if run.status == "running":
-            return t("status.stopping_at" if self._stop.is_set() else "status.training", done=done, total=total)
-        last = run.last
-        test = t("status.test", acc=f"{last.test_acc:.1%}") if last else t("status.no_accuracy")
-        if run.status == "finished":
-            return t("status.finished", test=test)
-        if run.status == "stopped":
-            return t("status.stopped", done=done, total=total, test=test)
-        status = t(f"status.{run.status}")
-        return t("status.with_reason", status=status, reason=translate_core(run.reason)) if run.reason else status
+        return jobs.status_text(self)
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self) -> "TrainingJob":
@@ -204,7 +188,7 @@ class TrainingJob:
             limit_blas_threads(self._pool.blas_threads)
         run = self.run
         if not self._pool.acquire(self, self._stop):
-            run.status, run.reason = "stopped", "stopped while waiting for its turn"
+            run.status, run.reason = "stopped", Message("stopped_waiting")
             self._data = None
             self.ended_perf = time.perf_counter()
             return
@@ -219,7 +203,7 @@ class TrainingJob:
         except Exception as exc:  # noqa: BLE001 - shown on the page; the worker must not die silently
             self.error = f"{type(exc).__name__}: {exc}"
             if not run.done:
-                run.status, run.reason = "failed", f"training failed: {exc}"
+                run.status, run.reason = "failed", Message("failed", error=str(exc))
         finally:
             self._data = None  # the shared MNIST arrays are not held longer than needed
             self.ended_perf = time.perf_counter()

@@ -10,33 +10,17 @@ from ui.i18n import t
 
 def run_status_line() -> str:
     """"idle", "training 3,400 of 10,000", "waiting — place 2 in line", "finished: test 94.6%"..."""
-    job = state.active_run() or state.latest_run()
+    job = state.active_job() or state.latest_job()
     return t("sidebar.idle") if job is None else job.status_text()
 
 
-def _on_language() -> None:
-    code = st.session_state.get(state.KEY_LANG_CONTROL)
-    if code and code != i18n.language():  # None when the selected option was clicked again: keep the language
-        i18n.set_language(code)
-        state.reassert_widget_values()
-
-
-def _on_lecture() -> None:
-    state.set_lecture_mode(st.session_state.get(state.KEY_LECTURE_CONTROL, False))
-
-
 def settings() -> None:
-    """Language (switchable at any time: runs, widget values and a running training stay) and lecture mode.
-
-    Both live in plain session keys (``state.KEY_LANG``, ``state.KEY_LECTURE``) that the widgets mirror: a
-    widget's own value does not survive every page switch (``st.switch_page`` from a button dropped it)."""
-    st.session_state[state.KEY_LANG_CONTROL] = i18n.language()
-    st.session_state[state.KEY_LECTURE_CONTROL] = state.lecture_mode()
+    """Language (switchable at any time: runs, settings and a running training stay) and lecture mode."""
     st.segmented_control(
-        t("lang.label"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key=state.KEY_LANG_CONTROL,
-        on_change=_on_language, label_visibility="collapsed",
+        t("lang.label"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, label_visibility="collapsed",
+        **state.bind("lang"),
     )
-    st.toggle(t("lecture.toggle"), key=state.KEY_LECTURE_CONTROL, on_change=_on_lecture, help=t("lecture.toggle_help"))
+    st.toggle(t("lecture.toggle"), help=t("lecture.toggle_help"), **state.bind("lecture"))
 
 
 def render() -> None:
@@ -52,7 +36,7 @@ def render() -> None:
         elif status.state == "failed":
             st.caption(t("sidebar.download_failed"))
         st.markdown(t("sidebar.current_run"))
-        active = state.active_run() is not None
+        active = state.active_job() is not None
 
         @st.fragment(run_every=runner.refresh().sidebar if active else None)
         def _status() -> None:

@@ -1,231 +1,376 @@
-"""Every per-user session key of SGD Lab, named and created here and nowhere else.
+"""The session's state, in one shape, owned here: no other module reads or writes ``st.session_state``.
 
-Per-user things live in ``st.session_state`` (a visitor never sees another's runs); process-wide things (MNIST,
-the training pool) live in ``st.cache_resource`` elsewhere (``ui.data``, ``ui.runner``). All keys start with
-``sgd_`` so they cannot collide with anything else on a page.
+Per-user things live in the session (a visitor never sees another's runs); process-wide things (MNIST, the
+training pool, the reload store) live in ``st.cache_resource`` elsewhere. Everything a session has is one
+``Session`` object under one key:
 
-API (call only from a Streamlit script run: a page, a fragment or a callback, never from a worker thread):
+- ``values``: every setting of ``ui.settings.SETTINGS`` by name (training options, each page's choices,
+  language, lecture mode). ``get(name)`` / ``set(name, value)``; widgets are bound with ``bind(name)``, which
+  gives the widget its value anew on every script run and commits the student's change back. So a setting
+  survives any sequence of page visits, language switches and lecture-mode toggles (Streamlit itself forgets
+  the value of a widget a page did not draw).
+- ``jobs``: the session's jobs (``ui.jobs.Job``: trainings, uploaded runs), oldest first, at most ``MAX_JOBS``.
+- ``strokes``: the drawing on the canvas, until the student clears it.
+- bookkeeping: the job counter, the uploaded files' digests, the link last seen, the test digit shown.
 
-- ``runs() -> list[TrainingJob]``: the session's runs, oldest first. A ``TrainingJob`` (``ui.runner``) has
-  ``.id`` (int, unique in the session), ``.run`` (the ``nn.train.Run`` record the worker thread fills in place:
-  ``.config``, ``.status``, ``.losses``, ``.iterations_done``, ``.epochs``, ``.params``...), ``.name`` and
-  ``.status_text()``.
-- ``add_run(job)``: append a new job and keep at most ``MAX_RUNS`` (oldest *finished* ones are dropped first;
-  a running or waiting job is never dropped).
-- ``get_run(job_id) -> TrainingJob | None``; ``active_run() -> TrainingJob | None`` (the newest job still
-  waiting or training); ``latest_run() -> TrainingJob | None``.
-- ``latest_finished_run() -> nn.train.Run | None``: the newest run that ended with trained weights (status
-  "finished" or "stopped" after ≥ 1 iteration): what the draw page predicts with. Use ``run.network()`` (a
-  copy of the weights), never ``run.params`` of a run that may still be training.
-- ``selected_run_ids() / set_selected_run_ids(ids)``: the runs overlaid on the loss-curves page.
-- ``next_run_number() -> int``: 1, 2, 3... per session (the job ids).
-- Widget keys are the constants ``KEY_*`` below; pages pass them as ``key=`` and tests find widgets by them.
+``snapshot()`` / ``restore(snapshot)`` hand that object to the reload store (``ui.persist``): a reload, or the
+tab closed and opened again in the same browser, brings it back. Derived and one-shot things (cached results,
+a flash message, a link's warnings, the random generator of the draw page) are kept beside it and not restored.
 
-Another page may add its own keys in a clearly marked section at the end of this file, prefixed the same way.
+Call only from a Streamlit script run (a page, a fragment or a callback), never from a worker thread.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import streamlit as st
 
-#: How many runs a session keeps (the issue asks for at least 5). Each full-MNIST run holds ~80 KB of losses
-#: and ~160 KB of weights, so 8 runs cost a visitor about 2 MB of server memory.
-MAX_RUNS = 8
+from ui import jobs as jobs_mod, settings as settings_mod
+from ui.settings import SETTINGS
 
-# -- session data (not widgets) ------------------------------------------------------------------------------
-KEY_RUNS = "sgd_runs"
-KEY_RUN_COUNTER = "sgd_run_counter"
-KEY_SELECTED_RUNS = "sgd_selected_run_ids"
-KEY_FLASH = "sgd_flash_message"
+#: How many jobs a session keeps (oldest finished ones are dropped first). The book's run holds ~80 KB of
+#: losses, ~160 KB of weights and ~1.3 MB of W1 snapshots: 8 runs cost a visitor at most about 12 MB.
+MAX_JOBS = 8
+MAX_RUNS = MAX_JOBS  # the name the pages' captions use
 
-# -- training page widgets -----------------------------------------------------------------------------------
-KEY_PRESET = "sgd_train_preset"
-KEY_ITERS = "sgd_train_iters"
-KEY_BATCH = "sgd_train_batch"
-KEY_LR = "sgd_train_lr"
-KEY_HIDDEN = "sgd_train_hidden"
-KEY_STD = "sgd_train_std"
-KEY_USE_ALL = "sgd_train_use_all"
-KEY_TRAIN_SIZE = "sgd_train_size"
-KEY_SEED = "sgd_train_seed"
-KEY_GRADIENT = "sgd_train_gradient"
+KEY_SESSION = "sgd_session"  # the Session object
+
+# -- widget keys (tests find widgets by them); each is its setting's ``key`` in ui.settings ----------------------
+KEY_LANG_CONTROL = SETTINGS["lang"].key
+KEY_LECTURE_CONTROL = SETTINGS["lecture"].key
+KEY_PRESET = SETTINGS["train.preset"].key
+KEY_ITERS = SETTINGS["train.iters"].key
+KEY_BATCH = SETTINGS["train.batch"].key
+KEY_LR = SETTINGS["train.lr"].key
+KEY_HIDDEN = SETTINGS["train.hidden"].key
+KEY_STD = SETTINGS["train.std"].key
+KEY_USE_ALL = SETTINGS["train.use_all"].key
+KEY_TRAIN_SIZE = SETTINGS["train.train_size"].key
+KEY_SEED = SETTINGS["train.seed"].key
+KEY_GRADIENT = SETTINGS["train.gradient"].key
+KEY_CONFIRM_SLOW = SETTINGS["train.confirm_slow"].key
+KEY_DOWNLOAD_RUN = SETTINGS["files.download_run"].key
+KEY_CURVES_RUNS = SETTINGS["curves.runs"].key
+KEY_CURVES_SMOOTH = SETTINGS["curves.smooth"].key
+KEY_CURVES_LOG = SETTINGS["curves.log"].key
+KEY_CURVES_X = SETTINGS["curves.x"].key
+KEY_CURVES_VIEW = SETTINGS["curves.view"].key
+KEY_OVERFIT_RUN = SETTINGS["overfit.run"].key
+KEY_DRAW_MODEL = SETTINGS["draw.model"].key
+KEY_GRAD_MODEL = SETTINGS["grad.model"].key
+KEY_GRAD_BATCH = SETTINGS["grad.batch"].key
+KEY_GRAD_BATCH_SEED = SETTINGS["grad.batch_seed"].key
+KEY_GRAD_FRESH_SEED = SETTINGS["grad.fresh_seed"].key
+KEY_GRAD_UNIT = SETTINGS["grad.unit"].key
+KEY_UNITS_MODEL = SETTINGS["units.model"].key
+KEY_UNITS_SCALE = SETTINGS["units.scale"].key
+KEY_UNITS_SNAPSHOT = SETTINGS["units.snapshot"].key
+KEY_UNITS_UNIT = SETTINGS["units.unit"].key
+KEY_ERRORS_MODEL = SETTINGS["errors.model"].key
+KEY_ERRORS_TRUE = SETTINGS["errors.true"].key
+KEY_ERRORS_PRED = SETTINGS["errors.pred"].key
+KEY_ERRORS_ORDER = SETTINGS["errors.order"].key
+KEY_ERRORS_NORMALISE = SETTINGS["errors.normalise"].key
+
+# -- widgets that are actions, not settings (buttons, the uploader, the canvas, a chart's click) ------------------
 KEY_START = "sgd_train_start"
 KEY_STOP = "sgd_train_stop"
-KEY_CONFIRM_SLOW = "sgd_train_confirm_slow"
-
-# -- loss-curves page widgets --------------------------------------------------------------------------------
-KEY_CURVES_RUNS = "sgd_curves_runs"
-KEY_CURVES_SMOOTH = "sgd_curves_smooth"
-KEY_CURVES_LOG = "sgd_curves_log_y"
-KEY_CURVES_X = "sgd_curves_x_axis"
-
-# -- overfitting page widgets --------------------------------------------------------------------------------
-KEY_OVERFIT_RUN = "sgd_overfit_run"  # + "_<version>": see ui.compare_view.overfit_run_widget_key
 KEY_OVERFIT_START = "sgd_overfit_start"
 KEY_OVERFIT_BOOK = "sgd_overfit_book"
-KEY_OVERFIT_SELECTED = "sgd_overfit_selected"  # not a widget: the id of the run the page shows
-KEY_OVERFIT_VERSION = "sgd_overfit_widget_version"  # not a widget: part of the run selectbox's key
-
-# -- home page widgets ---------------------------------------------------------------------------------------
 KEY_RETRY_DOWNLOAD = "sgd_home_retry_download"
+KEY_SLIDE = "sgd_slide_"  # + slide name: the "Reproduce the slide" buttons (ui.lecture.SLIDES)
+KEY_DRAW_CANVAS = "sgd_draw_canvas"  # the canvas component (its value: {"strokes": [...]})
+KEY_DRAW_TEST_BUTTON = "sgd_draw_test_button"
+KEY_ERRORS_CHART = "sgd_errors_matrix"  # the confusion-matrix chart (its click selection)
+KEY_UPLOAD = "sgd_model_upload"  # file uploader of a saved run (Train page)
+KEY_DOWNLOAD = "sgd_model_download"  # its download button
+KEY_BROWSER_TOKEN = "sgd_browser_token"  # the reload component (ui.browser_id)
+
+# -- derived and one-shot things, not restored by a reload ---------------------------------------------------------
+KEY_FLASH = "sgd_flash_message"
+KEY_LINK_NOTICES = "sgd_link_notices"  # [ui.links.Notice]: bad values of the link just opened
+KEY_UPLOAD_ERROR = "sgd_model_upload_error"  # (file name, one-line fault) of the last bad upload
+KEY_DRAW_RNG = "sgd_draw_rng"  # numpy Generator that picks the test digits
+KEY_GRAD_RESULT = "sgd_grad_result"  # {"key": ..., "value": nn.inspect.GradientCheck}: the last check
+KEY_ERRORS_RESULT = "sgd_errors_result"  # {"key": ..., "value": nn.inspect.Evaluation}: the last evaluation
+KEY_OPENED_LINK = "sgd_opened_link"  # the URL's parameters on the session's first run (a link, or none)
+KEY_RESTORED_FOR = "sgd_restored_for"  # the browser token this session has looked up in the reload store
 
 
-def _state() -> Any:
+@dataclass
+class Session:
+    """Everything of one visitor that a reload must bring back."""
+
+    values: dict[str, Any] = field(default_factory=lambda: {n: copy.copy(s.default) for n, s in SETTINGS.items()})
+    jobs: list = field(default_factory=list)  # [ui.jobs.Job], oldest first
+    job_counter: int = 0
+    strokes: list = field(default_factory=list)  # the drawing: [[[x, y], ...], ...] in canvas units
+    draw_test_index: int | None = None  # the test image "Show me a test digit" shows
+    uploaded: dict[str, int] = field(default_factory=dict)  # model file digest → its job id
+    link_seen: dict | None = None  # the URL's parameters as last read or written (to spot a changed URL)
+    shown: dict[str, Any] = field(default_factory=dict)  # widget key → the value bind() gave it last
+
+    def copy(self) -> "Session":
+        """A copy to keep in the reload store: its own containers, the same jobs (they are not copied)."""
+        return Session(values=dict(self.values), jobs=list(self.jobs), job_counter=self.job_counter,
+                       strokes=[list(s) for s in self.strokes], draw_test_index=self.draw_test_index,
+                       uploaded=dict(self.uploaded), link_seen=dict(self.link_seen or {}) or None, shown={})
+
+
+def _ss() -> Any:
     return st.session_state
 
 
-def runs() -> list:
-    """The session's training jobs, oldest first (the list itself: do not mutate it, use ``add_run``)."""
-    return _state().setdefault(KEY_RUNS, [])
+def _in_script_run() -> bool:
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # pragma: no cover
+        return True
+    return get_script_run_ctx(suppress_warning=True) is not None
 
 
-def next_run_number() -> int:
-    number = _state().get(KEY_RUN_COUNTER, 0) + 1
-    _state()[KEY_RUN_COUNTER] = number
-    return number
+def session() -> Session:
+    """This visitor's ``Session``, created from the settings table the first time."""
+    ss = _ss()
+    found = ss.get(KEY_SESSION)
+    if not isinstance(found, Session):
+        found = Session()
+        ss[KEY_SESSION] = found
+    return found
 
 
-def add_run(job) -> None:
-    """Keep ``job`` as the newest run; drop the oldest finished runs beyond ``MAX_RUNS``."""
-    kept = [*runs(), job]
-    while len(kept) > MAX_RUNS:
+def init_session() -> Session:
+    """Called by app.py at the start of every script run, before anything reads a setting: creates the session
+    from the settings table, and takes in a widget value set from outside a callback (AppTest writes
+    ``session_state[key]`` directly) that differs from the value ``bind`` gave the widget."""
+    s = session()
+    ss = _ss()
+    for name, setting in SETTINGS.items():
+        s.values.setdefault(name, copy.copy(setting.default))
+        key = setting.key
+        if key in ss and key in s.shown and ss[key] != s.shown[key]:
+            _commit_value(s, name, ss[key])
+    return s
+
+
+# -- settings ----------------------------------------------------------------------------------------------------
+
+
+def get(name: str) -> Any:
+    """The value of setting ``name`` (see ui.settings.SETTINGS)."""
+    return session().values.get(name, SETTINGS[name].default)
+
+
+def set(name: str, value: Any) -> None:  # noqa: A001 - state.set(name, value) reads well
+    """Set setting ``name`` (checked against the table; a value it does not allow leaves the setting as it is)."""
+    _commit_value(session(), name, value)
+
+
+def update(values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        set(name, value)
+
+
+def _commit_value(s: Session, name: str, value: Any) -> None:
+    setting = SETTINGS[name]
+    if value is None and setting.default is None:
+        s.values[name] = None
+        return
+    try:
+        s.values[name] = setting.check(value)
+    except ValueError:
+        pass  # a value the table does not allow (a segmented control clicked twice gives None): keep the old
+
+
+def _committed(name: str, then: Callable | None, args: tuple) -> None:
+    """A bound widget's ``on_change``: its new value becomes the setting's, then the page's own callback runs."""
+    setting = SETTINGS[name]
+    s = session()
+    value = _ss().get(setting.key)
+    _commit_value(s, name, value)
+    s.shown[setting.key] = value
+    if then is not None:
+        then(*args)
+
+
+def bind(name: str, value: Any = ..., *, on_change: Callable | None = None, args: tuple = ()) -> dict:
+    """The ``key`` and ``on_change`` of setting ``name``'s widget: ``st.number_input(label, **state.bind(name))``.
+
+    Gives the widget the setting's value (or ``value``, e.g. a model picker's resolved default) now, before it
+    is drawn: the one place a widget's value is written. Never pass the widget a ``value=`` or ``index=`` too.
+    """
+    setting = SETTINGS[name]
+    s = session()
+    shown = get(name) if value is ... else value
+    _ss()[setting.key] = shown
+    s.shown[setting.key] = shown
+    return {"key": setting.key, "on_change": _committed, "args": (name, on_change, args)}
+
+
+def widget_value(key: str) -> Any:
+    """The value a widget that is not a setting has (a chart's click selection, the uploader's file)."""
+    return _ss().get(key)
+
+
+# -- language and lecture mode -----------------------------------------------------------------------------------
+
+
+def language() -> str:
+    """The session's language ("en" outside a script run, so ``ui.i18n.t`` works in plain tests too)."""
+    if not _in_script_run():
+        return "en"
+    return get("lang")
+
+
+def set_language(code: str) -> None:
+    set("lang", code)
+
+
+def lecture_mode() -> bool:
+    return bool(get("lecture")) if _in_script_run() else False
+
+
+def set_lecture_mode(on: bool) -> None:
+    set("lecture", bool(on))
+
+
+# -- jobs --------------------------------------------------------------------------------------------------------
+
+
+def jobs() -> list:
+    """The session's jobs, oldest first (the list itself: do not mutate it, use ``add_job``)."""
+    return session().jobs
+
+
+def next_job_number() -> int:
+    s = session()
+    s.job_counter += 1
+    return s.job_counter
+
+
+def add_job(job) -> None:
+    """Keep ``job`` as the newest; drop the oldest finished jobs beyond ``MAX_JOBS`` (never a live one)."""
+    s = session()
+    kept = [*s.jobs, job]
+    while len(kept) > MAX_JOBS:
         droppable = next((j for j in kept if j.run.done), None)
-        if droppable is None:  # every kept run is still running or waiting: keep them all
+        if droppable is None:  # every kept job is still running or waiting: keep them all
             break
         kept.remove(droppable)
-    _state()[KEY_RUNS] = kept
+    s.jobs = kept
     ids = {j.id for j in kept}
-    _state()[KEY_SELECTED_RUNS] = [i for i in selected_run_ids() if i in ids]
+    s.uploaded = {digest: i for digest, i in s.uploaded.items() if i in ids}
 
 
-def get_run(job_id) -> Any:
-    return next((j for j in runs() if j.id == job_id), None)
+def get_job(job_id) -> Any:
+    return next((j for j in session().jobs if j.id == job_id), None)
 
 
-def latest_run() -> Any:
-    all_runs = runs()
-    return all_runs[-1] if all_runs else None
+def latest_job() -> Any:
+    all_jobs = session().jobs
+    return all_jobs[-1] if all_jobs else None
 
 
-def active_run() -> Any:
+def active_job() -> Any:
     """The newest job still waiting for its turn or training, if any."""
-    return next((j for j in reversed(runs()) if not j.run.done), None)
+    return next((j for j in reversed(session().jobs) if not j.run.done), None)
 
 
-def latest_finished_run() -> Any:
-    """The newest ``nn.train.Run`` that ended with trained weights (finished, or stopped after ≥ 1 iteration)."""
-    for job in reversed(runs()):
-        run = job.run
-        if run.status in ("finished", "stopped") and run.iterations_done > 0 and run.params:
-            return run
-    return None
+def best_finished_job() -> Any:
+    """The most accurate (final test accuracy) job that finished with weights; newest first among equals."""
+    finished = [j for j in session().jobs if j.run.status == "finished" and jobs_mod.has_weights(j)]
+    return max(reversed(finished), key=jobs_mod.final_test_acc, default=None)
 
 
-def selected_run_ids() -> list[int]:
-    return list(_state().get(KEY_SELECTED_RUNS, []))
+def newest_job_like(config, statuses=("finished",)) -> Any:
+    """The newest job with ``config`` whose run's status is among ``statuses``."""
+    return next((j for j in reversed(session().jobs) if j.config == config and j.run.status in statuses), None)
 
 
-def set_selected_run_ids(ids) -> None:
-    _state()[KEY_SELECTED_RUNS] = [int(i) for i in ids]
+def uploaded_job_id(digest: str) -> int | None:
+    return session().uploaded.get(digest)
 
 
-#: Widgets whose values must survive a visit to another page (Streamlit forgets the value of a widget that a
-#: run does not draw, so ``keep_widgets`` re-assigns them on every run). Buttons are not listed: they have none.
-PERSISTENT_WIDGETS = (
-    KEY_PRESET, KEY_ITERS, KEY_BATCH, KEY_LR, KEY_HIDDEN, KEY_STD, KEY_USE_ALL, KEY_TRAIN_SIZE, KEY_SEED,
-    KEY_GRADIENT, KEY_CURVES_RUNS, KEY_CURVES_SMOOTH, KEY_CURVES_LOG, KEY_CURVES_X,
-)
+def remember_upload(digest: str, job_id: int) -> None:
+    session().uploaded[digest] = job_id
 
 
-_KEEP_PREFIX = "sgd_kept_"
+# -- the drawing and the draw page -----------------------------------------------------------------------------
 
 
-def keep_widgets() -> None:
-    """Called once per run by app.py, before the page: keeps the settings of pages not shown right now.
-
-    Each value is copied to a non-widget key ``sgd_kept_<key>`` while the widget exists, and put back from it
-    when Streamlit has dropped the widget's value (it does once the widget goes undrawn for a run or two).
-    """
-    ss = _state()
-    for key in PERSISTENT_WIDGETS:
-        kept = _KEEP_PREFIX + key
-        if key in ss:
-            ss[kept] = ss[key]
-        elif kept in ss:
-            ss[key] = ss[kept]
+def strokes() -> list:
+    return session().strokes
 
 
-def reassert_widget_values() -> None:
-    """Give every widget of the session its own value again (call from a callback, or before any widget is
-    drawn): after a language switch the browser must be sent the choices of radios and selectboxes anew. It
-    matches them by their label text, which has just changed: without this it showed nothing selected, and the
-    next click (Start, say) was lost while Streamlit made sense of a value that matched no option."""
-    ss = _state()
-    for key in list(ss.keys()):
-        value = ss[key]
-        # choices are text or numbers (or lists of them); buttons (bool), uploads and selections must not be set
-        choice = isinstance(value, (str, int, float)) or (
-            isinstance(value, (list, tuple)) and all(isinstance(v, (str, int)) for v in value))
-        if key.startswith("sgd_") and not key.startswith(_KEEP_PREFIX) and choice and not isinstance(value, bool):
-            ss[key] = value
-
-
-def flash(message: str | None = None) -> str | None:
-    """Set a one-line message for the next rerun (``flash("...")``), or take it (``flash()``)."""
-    if message is not None:
-        _state()[KEY_FLASH] = message
-        return None
-    return _state().pop(KEY_FLASH, None)
-
-
-# --- draw page ---------------------------------------------------------------------------------------------
-KEY_DRAW_CANVAS = "sgd_draw_canvas"  # the canvas component: {"strokes": [[[x, y], ...], ...]}
-KEY_DRAW_MODEL = "sgd_draw_model"  # selectbox: "pretrained" or a run's job id
-KEY_DRAW_TEST_BUTTON = "sgd_draw_test_button"
-KEY_DRAW_TEST_INDEX = "sgd_draw_test_index"  # the test image shown by "Show me a test digit", or absent
-KEY_DRAW_RNG = "sgd_draw_rng"  # numpy Generator that picks the test digits
+def set_strokes(value: list) -> None:
+    session().strokes = list(value)
 
 
 def draw_rng():
     """The session's generator for "Show me a test digit" (fresh entropy per visitor)."""
     import numpy as np
 
-    return _state().setdefault(KEY_DRAW_RNG, np.random.default_rng())
+    return _ss().setdefault(KEY_DRAW_RNG, np.random.default_rng())
 
 
 def draw_test_index() -> int | None:
-    return _state().get(KEY_DRAW_TEST_INDEX)
+    return session().draw_test_index
 
 
 def set_draw_test_index(index: int | None) -> None:
-    _state()[KEY_DRAW_TEST_INDEX] = index
+    session().draw_test_index = index
 
 
-# --- look-inside pages (gradient check, hidden units, where it errs) --------------------------------------------
-KEY_GRAD_MODEL = "sgd_grad_model"  # selectbox: "pretrained", "fresh" or a run's job id
-KEY_GRAD_FRESH_SEED = "sgd_grad_fresh_seed"  # seed of the fresh untrained net
-KEY_GRAD_BATCH = "sgd_grad_batch"  # batch size of the check
-KEY_GRAD_BATCH_SEED = "sgd_grad_batch_seed"  # which training images make the batch
-KEY_GRAD_UNIT = "sgd_grad_unit"  # the hidden unit (1-based) whose W1 gradient is drawn
-KEY_GRAD_RESULT = "sgd_grad_result"  # {"key": ..., "value": nn.inspect.GradientCheck}: the last check
-KEY_UNITS_MODEL = "sgd_units_model"
-KEY_UNITS_SCALE = "sgd_units_scale"  # radio: one colour scale for all units, or each unit its own
-KEY_UNITS_SNAPSHOT = "sgd_units_snapshot"  # select_slider: the iteration of the snapshot shown
-KEY_UNITS_UNIT = "sgd_units_unit"  # the unit looked at closely (1-based)
-KEY_ERRORS_MODEL = "sgd_errors_model"
-KEY_ERRORS_NORMALISE = "sgd_errors_normalise"  # radio: counts or share of each row
-KEY_ERRORS_TRUE = "sgd_errors_true"  # selectbox: "any" or a true digit
-KEY_ERRORS_PRED = "sgd_errors_pred"  # selectbox: "any" or a predicted digit
-KEY_ERRORS_ORDER = "sgd_errors_order"  # radio: most or least confident first
-KEY_ERRORS_CHART = "sgd_errors_matrix"  # the confusion-matrix chart (its click selection)
-KEY_ERRORS_RESULT = "sgd_errors_result"  # {"key": ..., "value": nn.inspect.Evaluation}: the last evaluation
+# -- links ---------------------------------------------------------------------------------------------------------
 
-PERSISTENT_WIDGETS = PERSISTENT_WIDGETS + (
-    KEY_GRAD_MODEL, KEY_GRAD_FRESH_SEED, KEY_GRAD_BATCH, KEY_GRAD_BATCH_SEED, KEY_UNITS_MODEL, KEY_UNITS_SCALE,
-    KEY_ERRORS_MODEL, KEY_ERRORS_NORMALISE, KEY_ERRORS_ORDER,
-)
+
+def link_seen() -> dict | None:
+    return session().link_seen
+
+
+def set_link_seen(query: dict | None) -> None:
+    session().link_seen = None if query is None else dict(query)
+
+
+def opened_link() -> dict:
+    return _ss().get(KEY_OPENED_LINK) or {}
+
+
+def set_opened_link(query: dict) -> None:
+    _ss()[KEY_OPENED_LINK] = dict(query)
+
+
+def set_link_notices(notices: list) -> None:
+    _ss()[KEY_LINK_NOTICES] = notices
+
+
+def take_link_notices() -> list | None:
+    return _ss().pop(KEY_LINK_NOTICES, None)
+
+
+# -- one-shot messages and derived results -------------------------------------------------------------------------
+
+
+def flash(message: str | None = None) -> str | None:
+    """Set a one-line message for the next rerun (``flash("...")``), or take it (``flash()``)."""
+    if message is not None:
+        _ss()[KEY_FLASH] = message
+        return None
+    return _ss().pop(KEY_FLASH, None)
+
+
+def upload_error() -> tuple[str, str] | None:
+    return _ss().get(KEY_UPLOAD_ERROR)
+
+
+def set_upload_error(problem: tuple[str, str] | None) -> None:
+    if problem is None:
+        _ss().pop(KEY_UPLOAD_ERROR, None)
+    else:
+        _ss()[KEY_UPLOAD_ERROR] = problem
 
 
 def cached(key: str, identity, compute):
@@ -234,57 +379,42 @@ def cached(key: str, identity, compute):
     One entry per key: a page keeps only its latest derived result (say, a run's test-set predictions at its
     current iteration), so a session's memory stays bounded.
     """
-    entry = _state().get(key)
+    entry = _ss().get(key)
     if entry is not None and entry.get("key") == identity:
         return entry["value"]
     value = compute()
-    _state()[key] = {"key": identity, "value": value}
+    _ss()[key] = {"key": identity, "value": value}
     return value
 
 
-# --- language and lecture mode (ui.i18n, the sidebar) --------------------------------------------------------
-KEY_LANG = "sgd_lang"  # the session's language code: "en" (default) or "ja"; see ui.i18n
-KEY_LECTURE = "sgd_lecture"  # lecture (presentation) mode on/off (not a widget: it outlives page switches)
-KEY_LANG_CONTROL = "sgd_lang_control"  # the sidebar's language segmented control
-KEY_LECTURE_CONTROL = "sgd_lecture_control"  # the sidebar's lecture-mode toggle
-KEY_CURVES_VIEW = "sgd_curves_view"  # loss-curves page radio: "both" charts, the "whole" run or the "first" 1,000
-KEY_SLIDE = "sgd_slide_"  # + slide name: the "Reproduce the slide" buttons (ui.lecture.SLIDES)
-
-PERSISTENT_WIDGETS = PERSISTENT_WIDGETS + (KEY_CURVES_VIEW,)
+# -- reload ----------------------------------------------------------------------------------------------------------
 
 
-def _script_state() -> Any:
-    """``st.session_state`` inside a Streamlit run, else None (so ``ui.i18n.t`` works in plain tests too)."""
-    try:
-        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-    except ImportError:  # pragma: no cover
-        return _state()
-    return _state() if get_script_run_ctx(suppress_warning=True) is not None else None
+def snapshot() -> Session:
+    """What the reload store keeps of this session: the live ``Session`` itself, so that a change made where no
+    full script run follows (a stroke redraws only its fragment) is in the store at once. ``restore`` copies it."""
+    return session()
 
 
-def language() -> str:
-    ss = _script_state()
-    return "en" if ss is None else ss.get(KEY_LANG, "en")
+def restore(saved: Session) -> None:
+    """Take back a session kept by the reload store (into a session that has nothing of its own yet)."""
+    restored = saved.copy()
+    for name, setting in SETTINGS.items():  # a store written by another version of the table: keep what fits
+        value = restored.values.get(name, setting.default)
+        restored.values[name] = settings_mod.check_or_default(name, value)
+    _ss()[KEY_SESSION] = restored
 
 
-def set_language(code: str) -> None:
-    _state()[KEY_LANG] = code
+def restored_for() -> str | None:
+    return _ss().get(KEY_RESTORED_FOR)
 
 
-def lecture_mode() -> bool:
-    ss = _script_state()
-    return False if ss is None else bool(ss.get(KEY_LECTURE, False))
+def set_restored_for(token: str) -> None:
+    _ss()[KEY_RESTORED_FOR] = token
 
 
-def set_lecture_mode(on: bool) -> None:
-    _state()[KEY_LECTURE] = bool(on)
-
-
-# --- links and model files (ui.link_view, ui.model_files) ----------------------------------------------------
-KEY_LINK_SEEN = "sgd_link_seen"  # the URL's known parameters as last read or written (to spot a changed URL)
-KEY_LINK_NOTICES = "sgd_link_notices"  # [ui.links.Notice]: bad values of the link just opened
-KEY_UPLOAD = "sgd_model_upload"  # file uploader of a saved run (Train page)
-KEY_UPLOADED = "sgd_model_uploaded"  # {file digest: job id} of the files already added (a rerun adds none twice)
-KEY_UPLOAD_ERROR = "sgd_model_upload_error"  # (file name, one-line fault) of the last bad upload
-KEY_DOWNLOAD_RUN = "sgd_model_download_run"  # selectbox: the run to save as a file
-KEY_DOWNLOAD = "sgd_model_download"  # its download button
+def is_fresh() -> bool:
+    """Whether this session has nothing of its own yet: no job, no drawing, every setting at its default."""
+    s = session()
+    return not s.jobs and not s.strokes and all(s.values.get(n) == st_.default for n, st_ in SETTINGS.items()
+                                                if n not in ("lang", "lecture"))

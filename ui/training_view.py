@@ -9,21 +9,18 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nn.train import GRADIENT_METHODS, Run, TrainConfig
-from ui import analysis, data as ui_data, figures, runner, state
+from nn.train import Run, TrainConfig
+from ui import analysis, data as ui_data, figures, runner, settings, state
+from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
 
 # -- presets -------------------------------------------------------------------------------------------------
 
-# the preset names are their ids (kept in session state and links); PRESET_LABELS says them in the language
-BOOK = "Book §4.5 (10,000 iterations)"
-QUICK = "Quick look (1,000 iterations)"
-OVERFIT = "Overfit on purpose (300 training images)"
-CUSTOM = "Custom"
+# the preset names are their ids (kept in the settings and links); PRESET_LABELS says them in the language
+BOOK, QUICK, OVERFIT, CUSTOM = settings.BOOK, settings.QUICK, settings.OVERFIT, settings.CUSTOM
 
 #: With 300 images and batch 100 an epoch is 3 iterations, and every epoch measures accuracy on 10,300
 #: images; 1,500 iterations (500 epochs) is where train accuracy reaches 100% and test stalls near 83%.
@@ -46,61 +43,52 @@ GRADIENT_LABELS = {  # i18n keys
 CONFIRM_SECONDS = 10 * 60
 
 
-def widget_values(config: TrainConfig) -> dict:
-    """The session-state values of the settings widgets for ``config``."""
-    return {
-        state.KEY_ITERS: config.iters,
-        state.KEY_BATCH: config.batch_size,
-        state.KEY_LR: float(config.lr),
-        state.KEY_HIDDEN: config.hidden,
-        state.KEY_STD: float(config.weight_init_std),
-        state.KEY_USE_ALL: config.train_size is None,
-        state.KEY_TRAIN_SIZE: config.train_size or 300,
-        state.KEY_SEED: config.seed,
-        state.KEY_GRADIENT: config.gradient,
-    }
+def setting_values(config: TrainConfig) -> dict:
+    """The training settings (``ui.settings`` names) that describe ``config``. "All images" is a tick and the
+    number beside it: a config of all images leaves the number as it was."""
+    values = {}
+    for name in settings.TRAINING:
+        option = SETTINGS[name].option
+        if name == "train.use_all":
+            values[name] = config.train_size is None
+        elif name == "train.train_size":
+            if config.train_size is not None:
+                values[name] = config.train_size
+        else:
+            values[name] = getattr(config, option)
+    return values
 
 
-def init_widgets() -> None:
-    """Put the book's defaults in the widgets the first time the page is shown in a session."""
-    ss = st.session_state
-    if state.KEY_PRESET not in ss:
-        ss[state.KEY_PRESET] = BOOK
-    for key, value in widget_values(PRESETS[BOOK]).items():
-        ss.setdefault(key, value)
+def config_from_settings() -> TrainConfig:
+    """The config the training settings of the session describe."""
+    fields = {SETTINGS[name].option: state.get(name) for name in settings.TRAINING
+              if name not in ("train.use_all", "train.train_size")}
+    fields["train_size"] = None if state.get("train.use_all") else state.get("train.train_size")
+    return TrainConfig(**fields)
+
+
+def preset_of(config: TrainConfig) -> str:
+    return next((name for name, c in PRESETS.items() if c == config), CUSTOM)
+
+
+def set_config(config: TrainConfig) -> None:
+    """Put ``config`` into the training settings, and name its preset (or "Custom")."""
+    state.update(setting_values(config))
+    state.set("train.preset", preset_of(config))
 
 
 def apply_preset() -> None:
-    """Callback of the preset selectbox: fill every widget with the preset's values."""
-    preset = st.session_state.get(state.KEY_PRESET)
+    """Callback of the preset selectbox: fill every setting with the preset's values."""
+    preset = state.get("train.preset")
     if preset in PRESETS:
-        st.session_state.update(widget_values(PRESETS[preset]))
-
-
-def config_from_widgets() -> TrainConfig:
-    ss = st.session_state
-    return TrainConfig(
-        iters=int(ss[state.KEY_ITERS]),
-        batch_size=int(ss[state.KEY_BATCH]),
-        lr=float(ss[state.KEY_LR]),
-        hidden=int(ss[state.KEY_HIDDEN]),
-        weight_init_std=float(ss[state.KEY_STD]),
-        train_size=None if ss[state.KEY_USE_ALL] else int(ss[state.KEY_TRAIN_SIZE]),
-        seed=int(ss[state.KEY_SEED]),
-        gradient=str(ss[state.KEY_GRADIENT]),
-    )
+        state.update(setting_values(PRESETS[preset]))
 
 
 def mark_custom() -> None:
     """Callback of every settings widget: the preset name shows "Custom" once the values differ from it."""
-    preset = st.session_state.get(state.KEY_PRESET)
-    if preset in PRESETS:
-        try:
-            same = config_from_widgets() == PRESETS[preset]
-        except (KeyError, TypeError, ValueError):
-            same = False
-        if not same:
-            st.session_state[state.KEY_PRESET] = CUSTOM
+    preset = state.get("train.preset")
+    if preset in PRESETS and config_from_settings() != PRESETS[preset]:
+        state.set("train.preset", CUSTOM)
 
 
 @st.cache_resource(show_spinner=False, ttl=600)
@@ -115,42 +103,46 @@ def speeds() -> analysis.Speeds:
         return _speeds(0)
 
 
-#: The numeric settings: each one's label and help are the i18n keys train.<name> and train.<name>_help.
-NUMBER_SETTINGS = ("iters", "batch", "lr", "hidden", "std", "seed", "train_size")
+#: The numeric settings: each one's label and help are the i18n keys train.<name> and train.<name>_help; the
+#: step of its +/- buttons and its format; its range is the settings table's (the core's nn.options).
+NUMBER_SETTINGS = {"iters": (1_000, None), "batch": (10, None), "lr": (0.05, "%.4f"), "hidden": (10, None),
+                   "std": (0.01, "%.4f"), "seed": (1, None), "train_size": (100, None)}
 
 
-def _number(where, name: str, key: str, **limits) -> None:
-    where.number_input(t(f"train.{name}"), key=key, on_change=mark_custom, help=t(f"train.{name}_help"), **limits)
+def _number(where, name: str) -> None:
+    setting = SETTINGS[f"train.{name}"]
+    step, fmt = NUMBER_SETTINGS[name]
+    low, high = (setting.low, setting.high) if setting.kind == "float" else (int(setting.low), int(setting.high))
+    where.number_input(t(f"train.{name}"), min_value=low, max_value=high, step=step,
+                       **({"format": fmt} if fmt else {}), help=t(f"train.{name}_help"),
+                       **state.bind(f"train.{name}", on_change=mark_custom))
 
 
 def settings_widgets(n_train_available: int) -> None:
     """Every training option as a widget, with the book's default and one line of help. In lecture mode the
     advanced ones (hidden units, init std, seed, training subset, gradient) fold into a collapsed expander."""
-    init_widgets()
     st.selectbox(
-        t("train.preset"), [BOOK, QUICK, OVERFIT, CUSTOM], key=state.KEY_PRESET, on_change=apply_preset,
-        format_func=label_func(PRESET_LABELS), help=t("train.preset_help"),
+        t("train.preset"), list(settings.PRESET_NAMES), format_func=label_func(PRESET_LABELS),
+        help=t("train.preset_help"), **state.bind("train.preset", on_change=apply_preset),
     )
     lecture = state.lecture_mode()
     # lecture mode: one field a row (two to a row cut their labels at lecture size)
     c1, c2 = (st.container(),) * 2 if lecture else st.columns(2)
-    _number(c1, "iters", state.KEY_ITERS, min_value=1, max_value=1_000_000, step=1_000)
-    _number(c2, "batch", state.KEY_BATCH, min_value=1, max_value=10_000, step=10)
-    _number(c1, "lr", state.KEY_LR, min_value=0.0001, max_value=100.0, step=0.05, format="%.4f")
+    _number(c1, "iters")
+    _number(c2, "batch")
+    _number(c1, "lr")
     with st.expander(t("lecture.advanced"), expanded=False) if lecture else nullcontext():
         a1, a2 = (st.container(),) * 2 if lecture else (c2, c1)
-        _number(a1, "hidden", state.KEY_HIDDEN, min_value=1, max_value=1_000, step=10)
-        _number(a2, "std", state.KEY_STD, min_value=0.0001, max_value=10.0, step=0.01, format="%.4f")
-        _number(a1, "seed", state.KEY_SEED, min_value=0, max_value=2**31 - 1, step=1)
-        st.checkbox(
-            t("train.use_all", n=f"{n_train_available:,}"), key=state.KEY_USE_ALL, on_change=mark_custom,
-            help=t("train.use_all_help"),
-        )
-        if not st.session_state[state.KEY_USE_ALL]:
-            _number(st, "train_size", state.KEY_TRAIN_SIZE, min_value=1, max_value=60_000, step=100)
+        _number(a1, "hidden")
+        _number(a2, "std")
+        _number(a1, "seed")
+        st.checkbox(t("train.use_all", n=f"{n_train_available:,}"), help=t("train.use_all_help"),
+                    **state.bind("train.use_all", on_change=mark_custom))
+        if not state.get("train.use_all"):
+            _number(st, "train_size")
         st.radio(
-            t("train.gradient"), list(GRADIENT_METHODS), key=state.KEY_GRADIENT, on_change=mark_custom,
-            format_func=label_func(GRADIENT_LABELS), help=t("train.gradient_help"),
+            t("train.gradient"), list(SETTINGS["train.gradient"].choices), format_func=label_func(GRADIENT_LABELS),
+            help=t("train.gradient_help"), **state.bind("train.gradient", on_change=mark_custom),
         )
 
 
@@ -296,7 +288,7 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
 
     @st.fragment(run_every=rates.status if was_active else None)
     def _status() -> None:
-        current = state.get_run(job.id)
+        current = state.get_job(job.id)
         if current is None:
             return
         if was_active:
@@ -307,7 +299,7 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
 
     @st.fragment(run_every=rates.chart if was_active else None)
     def _chart() -> None:
-        current = state.get_run(job.id)
+        current = state.get_job(job.id)
         if current is not None:
             draw_chart(render_payload(current, lecture=state.lecture_mode()), chart_key)
 
@@ -337,8 +329,8 @@ def start_run(config: TrainConfig):
     """Start ``config`` in the background on the current data; returns the job (kept in the session)."""
     store = ui_data.store()
     data = store.data
-    job = runner.pool().submit(state.next_run_number(), config, data.as_tuple(), data.describe())
-    state.add_run(job)
+    job = runner.pool().submit(state.next_job_number(), config, data.as_tuple(), data.describe())
+    state.add_job(job)
     return job
 
 
@@ -358,7 +350,7 @@ def start_clicked() -> None:
 
 def stop_clicked() -> None:
     """Stop's ``on_click``: stop the session's active run and give it a moment to record its end."""
-    active = state.active_run()
+    active = state.active_job()
     if active is not None:
         active.stop()
         active.join(timeout=2.0)
@@ -367,10 +359,7 @@ def stop_clicked() -> None:
 def checked_config(data) -> tuple[TrainConfig | None, list[str], list[str]]:
     """The config the widgets describe, fitted to the loaded data: (config, problems, notes)."""
     notes = []
-    try:
-        config = config_from_widgets()
-    except (KeyError, TypeError, ValueError) as exc:
-        return TrainConfig(), [t("train.unreadable", error=exc)], notes
+    config = config_from_settings()
     if config.train_size is not None and config.train_size >= data.n_train:
         notes.append(t("train.only_loaded", n=f"{data.n_train:,}"))
         config = config.replace(train_size=None)

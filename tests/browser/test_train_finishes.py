@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +14,7 @@ def test_a_short_run_finishes_and_the_sidebar_says_so(page, app_url, tmp_path):
     box = page.get_by_label("Iterations", exact=True)
     box.fill("300")
     box.press("Enter")
-    page.wait_for_timeout(500)
+    expect(page).to_have_url(re.compile(r"iters=300"))  # the server has the new value (it rewrites the address)
     page.get_by_role("button", name="Start").click()
     page.wait_for_function(
         "() => /finished: test [\\d.]+%/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
