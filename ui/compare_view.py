@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, figures, runner, state, training_view as tv
-from ui.settings import SETTINGS
+from ui import analysis, figures, runner, settings, state, training_view as tv
 from ui.i18n import label_func, t
 
 SMOOTHING_DEFAULT = 0.6
@@ -106,7 +105,7 @@ def choose_runs(jobs) -> list:
     return [j for j in jobs if j.id in chosen]
 
 
-CURVES_VIEWS = SETTINGS["curves.view"].choices  # curves.view_<name>
+CURVES_VIEWS = settings.choices("curves.view")  # curves.view_<name>
 
 
 def curve_controls() -> tuple[float, bool, str, str]:
@@ -121,13 +120,12 @@ def curve_controls() -> tuple[float, bool, str, str]:
 
 def _curve_widgets() -> None:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1.3])
-    smooth = SETTINGS["curves.smooth"]
-    c1.slider(t("curves.smoothing"), smooth.low, smooth.high, step=0.01, help=t("curves.smoothing_help"),
+    c1.slider(t("curves.smoothing"), **settings.limits("curves.smooth"), step=0.01, help=t("curves.smoothing_help"),
               **state.bind("curves.smooth"))
-    c2.radio(t("curves.y_axis"), SETTINGS["curves.log"].choices, horizontal=True,
+    c2.radio(t("curves.y_axis"), settings.choices("curves.log"), horizontal=True,
              format_func=label_func({"linear": "curves.y_linear", "log": "curves.y_log"}), help=t("curves.y_axis_help"),
              **state.bind("curves.log"))
-    c3.radio(t("curves.x_axis"), SETTINGS["curves.x"].choices, horizontal=True,
+    c3.radio(t("curves.x_axis"), settings.choices("curves.x"), horizontal=True,
              format_func=label_func({"iterations": "curves.x_iterations", "epochs": "curves.x_epochs"}),
              help=t("curves.x_axis_help"), **state.bind("curves.x"))
     c4.radio(t("curves.view"), CURVES_VIEWS, horizontal=True,

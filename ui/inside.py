@@ -102,11 +102,13 @@ def gradient_check_page() -> None:
     with c2:
         batch = st.select_slider(t("grad.batch"), BATCH_SIZES, help=t("grad.batch_help"), **state.bind("grad.batch"))
     with c3:
-        batch_seed = st.number_input(t("grad.batch_seed"), 0, 10_000, help=t("grad.batch_seed_help"),
+        batch_seed = st.number_input(t("grad.batch_seed"), **settings.limits("grad.batch_seed"),
+                                     help=t("grad.batch_seed_help"),
                                      **state.bind("grad.batch_seed"))
     fresh_seed = 0
     if choice.key == FRESH:
-        fresh_seed = st.number_input(t("grad.fresh_seed"), 0, 10_000, **state.bind("grad.fresh_seed"))
+        fresh_seed = st.number_input(t("grad.fresh_seed"), **settings.limits("grad.fresh_seed"),
+                                     **state.bind("grad.fresh_seed"))
     net = models.network_for(choice.key, fresh_seed)
     if net is None:
         st.warning(t("inside.no_weights"))
@@ -167,7 +169,7 @@ def hidden_units_page() -> None:
     if choice is None:
         return
     with c2:
-        scale = st.radio(t("units.scale"), ["shared", "per unit"], horizontal=True, **state.bind("units.scale"),
+        scale = st.radio(t("units.scale"), settings.choices("units.scale"), horizontal=True, **state.bind("units.scale"),
                          format_func=label_func({"shared": "units.scale_shared", "per unit": "units.scale_per_unit"}),
                          help=t("units.scale_help"))
     per_unit = scale == "per unit"
@@ -275,18 +277,18 @@ def errors_page() -> None:
     left, right = st.columns([1.6, 1], gap="large")
     with right:
         st.markdown(t("errors.behind"))
-        options = [ANY, *range(10)]
+        options = settings.choices("errors.true")
         f1, f2 = st.columns(2)
         digit_label = {d: t("errors.any") if d == ANY else str(d) for d in options}.__getitem__
         true = f1.selectbox(t("errors.true_digit"), options, format_func=digit_label, **state.bind("errors.true"))
         pred = f2.selectbox(t("errors.pred_digit"), options, format_func=digit_label, **state.bind("errors.pred"))
-        order = st.radio(t("errors.order"), ["most", "least"], horizontal=True, **state.bind("errors.order"),
+        order = st.radio(t("errors.order"), settings.choices("errors.order"), horizontal=True, **state.bind("errors.order"),
                          format_func=label_func({"most": "errors.order_most", "least": "errors.order_least"}))
         st.plotly_chart(fig.per_digit_figure(ni.per_digit_accuracy(counts), evaluation.accuracy),
                         key="sgd_errors_per_digit", config=_CHART)
     true, pred = _digit_or_none(true), _digit_or_none(pred)
     with left:
-        normalised = st.radio(t("errors.cells"), ["counts", "share"], horizontal=True, **state.bind("errors.normalise"),
+        normalised = st.radio(t("errors.cells"), settings.choices("errors.normalise"), horizontal=True, **state.bind("errors.normalise"),
                               format_func=label_func({"counts": "errors.cells_counts", "share": "errors.cells_share"}))
         highlight = (true, pred) if true is not None and pred is not None else None
         st.plotly_chart(fig.confusion_figure(counts, normalised == "share", highlight), key=state.KEY_ERRORS_CHART,

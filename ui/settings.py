@@ -169,3 +169,15 @@ def check_or_default(name: str, value: Any) -> Any:
         return setting.check(value)
     except ValueError:
         return setting.default
+
+
+def choices(name: str) -> list:
+    """The options of a choice setting, for its widget."""
+    return list(SETTINGS[name].choices)
+
+
+def limits(name: str) -> dict:
+    """``min_value`` and ``max_value`` of a number setting's widget (ints for whole numbers)."""
+    setting = SETTINGS[name]
+    kind = int if setting.kind == "int" else float
+    return {"min_value": kind(setting.low), "max_value": kind(setting.high)}

@@ -110,10 +110,8 @@ NUMBER_SETTINGS = {"iters": (1_000, None), "batch": (10, None), "lr": (0.05, "%.
 
 
 def _number(where, name: str) -> None:
-    setting = SETTINGS[f"train.{name}"]
     step, fmt = NUMBER_SETTINGS[name]
-    low, high = (setting.low, setting.high) if setting.kind == "float" else (int(setting.low), int(setting.high))
-    where.number_input(t(f"train.{name}"), min_value=low, max_value=high, step=step,
+    where.number_input(t(f"train.{name}"), **settings.limits(f"train.{name}"), step=step,
                        **({"format": fmt} if fmt else {}), help=t(f"train.{name}_help"),
                        **state.bind(f"train.{name}", on_change=mark_custom))
 
@@ -122,7 +120,7 @@ def settings_widgets(n_train_available: int) -> None:
     """Every training option as a widget, with the book's default and one line of help. In lecture mode the
     advanced ones (hidden units, init std, seed, training subset, gradient) fold into a collapsed expander."""
     st.selectbox(
-        t("train.preset"), list(settings.PRESET_NAMES), format_func=label_func(PRESET_LABELS),
+        t("train.preset"), settings.choices("train.preset"), format_func=label_func(PRESET_LABELS),
         help=t("train.preset_help"), **state.bind("train.preset", on_change=apply_preset),
     )
     lecture = state.lecture_mode()
@@ -141,7 +139,7 @@ def settings_widgets(n_train_available: int) -> None:
         if not state.get("train.use_all"):
             _number(st, "train_size")
         st.radio(
-            t("train.gradient"), list(SETTINGS["train.gradient"].choices), format_func=label_func(GRADIENT_LABELS),
+            t("train.gradient"), settings.choices("train.gradient"), format_func=label_func(GRADIENT_LABELS),
             help=t("train.gradient_help"), **state.bind("train.gradient", on_change=mark_custom),
         )
 
