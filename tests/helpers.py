@@ -81,3 +81,16 @@ def _bad_files(good: bytes) -> dict[str, tuple[bytes, str]]:
         "bad accuracy": (_with_meta(good, test_acc=7), "meta.test_acc"),
         "bad epochs": (_with_meta(good, epochs=[{"epoch": 0}]), "meta.epochs[0]"),
     }
+
+
+def child_processes() -> set[int]:
+    """The pids of this process's children (Linux: read from /proc)."""
+    return {int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == os.getpid()}
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

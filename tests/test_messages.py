@@ -25,7 +25,7 @@ from nn.messages import ENGLISH, Message, MessageError
 from nn.model_file import MAX_HIDDEN, ModelFileError, load_model, load_pretrained, save_model, save_run
 from nn.options import OPTIONS
 from nn.train import Run, TrainConfig, train
-from tests.helpers import _bad_files, _members, _npz, _with_meta
+from tests.helpers import _bad_files, _members, _npz, _with_meta, child_processes
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,29 +454,17 @@ def test_the_runner_keeps_the_codes_of_a_stopped_a_waiting_and_a_dead_run(japane
     assert second.join(5) and second.run.reason.code == "stopped_waiting"
     first.stop()
     assert first.join(10) and first.run.reason.code == "stopped_after"
-    before = _children()
+    before = child_processes()
     dead = pool.submit(3, TrainConfig(iters=1_000_000), _blobs())
     end = time.monotonic() + 10
     while dead.run.iterations_done < 20 and time.monotonic() < end:
         time.sleep(0.01)
-    child = _children() - before  # this run's training process, and only it
+    child = child_processes() - before  # this run's training process, and only it
     assert len(child) == 1
     os.kill(child.pop(), signal.SIGKILL)
     assert dead.join(10) and dead.run.reason.code == "process_died"
     for job in (first, second, dead):
         _say_in_japanese(job.run.reason)
-
-
-def _children() -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == os.getpid()}
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def test_a_bad_mnist_dir_is_told_with_a_code(tmp_path, monkeypatch, japanese):

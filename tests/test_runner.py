@@ -7,6 +7,7 @@ import pytest
 
 from nn.blas import limit_blas_threads
 from nn.train import TrainConfig
+from tests.helpers import child_processes
 from ui import runner
 
 
@@ -123,7 +124,7 @@ def test_a_training_process_that_dies_is_reported_and_its_history_kept():
 
     job = runner.TrainingPool(1, mode="process").submit(1, LONG, _data())
     assert _wait(lambda: job.run.iterations_done > 50)
-    children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == os.getpid()]
+    children = sorted(child_processes())
     assert children, "the run should train in a child process"
     for pid in children:
         os.kill(pid, signal.SIGKILL)
@@ -133,14 +134,6 @@ def test_a_training_process_that_dies_is_reported_and_its_history_kept():
     done = run.iterations_done
     assert done > 50 and np.isfinite(run.losses[:done]).all()
     assert job.status_text().startswith("failed")
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 @pytest.mark.parametrize("mode", MODES)
