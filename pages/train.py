@@ -23,7 +23,7 @@ with settings:
         getattr(st, kind)(text)
     needs_confirm = seconds > tv.CONFIRM_SECONDS
     if needs_confirm:
-        st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), **state.bind("train.confirm_slow"))
+        st.checkbox(t("train.confirm", duration=tv.analysis.format_duration(seconds)), **state.bind("train.confirm_slow", as_value=True))
     active = state.active_job()
     b1, b2 = st.columns(2)
     b1.button(

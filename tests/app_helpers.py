@@ -60,10 +60,12 @@ def session_of(at: AppTest) -> "state.Session":
     return at.session_state[state.KEY_SESSION]
 
 
-def give_jobs(at: AppTest, jobs: list) -> None:
-    """Start the AppTest's session with ``jobs`` (test doubles of ``ui.jobs.Job`` included)."""
-    at.session_state[state.KEY_SESSION] = state.Session(jobs=list(jobs), job_counter=max((j.id for j in jobs),
-                                                                                           default=0))
+def give_jobs(at: AppTest, jobs: list, choose: dict | None = None) -> None:
+    """Start the AppTest's session with ``jobs`` (test doubles of ``ui.jobs.Job`` included) and the settings in
+    ``choose`` (e.g. ``{"units.model": 1}``: a page reads with run #1)."""
+    session = state.Session(jobs=list(jobs), job_counter=max((j.id for j in jobs), default=0))
+    session.values.update(choose or {})
+    at.session_state[state.KEY_SESSION] = session
 
 
 def setting_of(at: AppTest, name: str):

@@ -148,24 +148,47 @@ def finished_run():
     return train(TrainConfig(iters=30, batch_size=10, lr=0.5, hidden=7), ((x, t), (x[:20], t[:20])))
 
 
-def test_latest_finished_run_is_the_default_and_the_pretrained_one_can_be_chosen(finished_run):
+def test_a_weak_run_is_not_the_default_but_can_be_chosen_and_the_choice_stays(finished_run):
+    """The run reads 15 % of its test digits: the pretrained model (94.7 %) reads with, until the student picks
+    the run; then the run's 7 hidden units read, and the choice stays."""
     at = _page()
     give_jobs(at, [_Job(1, finished_run)])
     draw_on(at, ONE)
     at.run()
     assert not at.exception
     picker = at.selectbox(key=state.KEY_DRAW_MODEL)
-    assert picker.value == 1
+    assert picker.value == models.PRETRAINED
     assert list(picker.options) == [f"Run #1 {finished_run.name}", "Pretrained model (shipped with SGD Lab)"]  # as on every page
+    assert "Reading with **Pretrained model" in _texts(at) and "It reads **1**" in _texts(at)
+
+    picker.set_value(1).run()
     assert f"Reading with **Run #1 {finished_run.name}**" in _texts(at)
     assert "It reads" in _texts(at)
     hidden = next(e for e in at.get("plotly_chart") if e.key == "sgd_draw_hidden")
     spec = json.loads(hidden.proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "hidden unit (1–7)"  # the run's 7, not the pretrained 50
+    at.run()
+    assert at.selectbox(key=state.KEY_DRAW_MODEL).value == 1  # the choice stays
 
-    picker.set_value(models.PRETRAINED).run()
-    assert "Reading with **Pretrained model" in _texts(at)
-    assert "It reads **1**" in _texts(at)
+
+def test_a_run_as_good_as_the_pretrained_model_is_the_default(finished_run):
+    from dataclasses import replace
+
+    good = replace(finished_run.last, test_acc=0.95)
+
+    class _Good(_Job):
+        pass
+
+    job = _Good(1, finished_run)
+    at = _page()
+    give_jobs(at, [job])
+    original = type(finished_run).last
+    try:
+        type(finished_run).last = property(lambda run: good)  # this run reads 95 % of the test digits
+        at.run()
+    finally:
+        type(finished_run).last = original
+    assert at.selectbox(key=state.KEY_DRAW_MODEL).value == 1
 
 
 def test_show_me_a_test_digit_says_whether_it_was_right():

@@ -127,10 +127,10 @@ def test_gradient_check_passes_for_the_pretrained_model_with_the_core_numbers():
 def test_a_backprop_with_a_flipped_sign_makes_the_page_say_fail():
     at = _page("gradient_check")
     broken = FlippedSignNet.from_params({k: v.astype(np.float32) for k, v in load_pretrained().params.items()})
-    give_jobs(at, [_Job(1, _Run(broken))])
+    give_jobs(at, [_Job(1, _Run(broken))], choose={"grad.model": 1})
     at.run()
     assert not at.exception
-    assert at.selectbox(key=state.KEY_GRAD_MODEL).value == 1  # the latest finished run is the default
+    assert at.selectbox(key=state.KEY_GRAD_MODEL).value == 1
     assert not at.success and at.error[0].value.startswith("**Fail**") and "W1" in at.error[0].value
     table = at.dataframe[0].value
     assert dict(zip(table["parameter"], table["result"])) == {
@@ -162,7 +162,7 @@ def test_a_fresh_seeded_network_and_a_bigger_batch():
 def test_hidden_units_of_a_run_with_snapshots(small_run):
     assert len(small_run.snapshots) >= 2
     at = _page("hidden_units")
-    give_jobs(at, [_Job(1, small_run)])
+    give_jobs(at, [_Job(1, small_run)], choose={"units.model": 1})
     at.run()
     assert not at.exception
     grid = _chart(at, "sgd_units_grid")["data"][0]
@@ -236,7 +236,7 @@ def test_errors_page_metrics_matrix_and_gallery():
 
 def test_errors_page_caches_the_evaluation_per_run_and_iteration(small_run):
     at = _page("errors")
-    give_jobs(at, [_Job(1, small_run)])
+    give_jobs(at, [_Job(1, small_run)], choose={"errors.model": 1})
     at.run()
     assert not at.exception and at.selectbox(key=state.KEY_ERRORS_MODEL).value == 1
     entry = at.session_state[state.KEY_ERRORS_RESULT]
@@ -258,7 +258,7 @@ def test_hidden_units_of_a_very_wide_net_draw_the_first_hundred():
     """A 2,000-unit net (the command line trains one) drew a 64 MB figure, over Streamlit's message limit."""
     net = TwoLayerNet(784, 2000, 10, weight_init_std=0.01, rng=0)
     at = _page("hidden_units")
-    give_jobs(at, [_Job(1, _Run(net))])
+    give_jobs(at, [_Job(1, _Run(net))], choose={"units.model": 1})
     at.run()
     assert not at.exception
     grid = _array(_chart(at, "sgd_units_grid")["data"][0]["z"])

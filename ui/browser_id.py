@@ -45,6 +45,7 @@ DEFAULT_KEY = "sgd_browser_token"
 
 _JS = """
 const STORAGE_KEY = '%s';
+const TAB_KEY = STORAGE_KEY + '-tab';
 const VALID = /^[0-9a-f]{32}$/;
 
 function newToken() {
@@ -69,9 +70,26 @@ function tokenIn(storageName) {
   }
 }
 
+// This tab's own token: sessionStorage is per tab and survives its reloads (a reload restores this tab's session;
+// a new tab starts from the browser's latest).
+function tabToken() {
+  try {
+    const storage = window.sessionStorage;
+    const kept = storage.getItem(TAB_KEY);
+    if (kept && VALID.test(kept)) return kept;
+    const made = newToken();
+    storage.setItem(TAB_KEY, made);
+    return storage.getItem(TAB_KEY) === made ? made : '';
+  } catch (err) {
+    return '';
+  }
+}
+
 export default function (component) {
   const { parentElement, data, setStateValue } = component;
-  const token = tokenIn('localStorage') || tokenIn('sessionStorage') || '';   // '': this browser keeps none
+  const browser = tokenIn('localStorage') || tokenIn('sessionStorage') || '';   // '': this browser keeps none
+  const tab = browser ? tabToken() : '';
+  const token = tab ? browser + ':' + tab : browser;
   const known = data && typeof data.known === 'string' ? data.known : null;   // what the server has
   if (token === known) return;
   if (parentElement.__sgdlabSent === token) return;   // sent from this mount already; its rerun is on the way
@@ -104,7 +122,7 @@ def _mount(key: str) -> object:
     known = known.get("token") if isinstance(known, dict) else None
     result = _component(
         key=key,
-        data={"known": known if isinstance(known, str) and (known == "" or valid_token(known)) else None},
+        data={"known": known if isinstance(known, str) and (known == "" or _split(known)[0]) else None},
         default={"token": None},
         on_token_change=_ignore,
         width="stretch",
@@ -113,12 +131,28 @@ def _mount(key: str) -> object:
     return result.get("token")
 
 
+def _split(value: object) -> tuple[str | None, str | None]:
+    """The browser's and the tab's token in what the component sent ("<browser>" or "<browser>:<tab>")."""
+    if not isinstance(value, str) or len(value) > 2 * 32 + 1:
+        return None, None
+    browser, _, tab = value.partition(":")
+    if not valid_token(browser):
+        return None, None
+    return browser, tab if valid_token(tab) else None
+
+
 def browser_token(key: str = DEFAULT_KEY) -> str | None:
     """Mount the (invisible) component and return this browser's token as the server has it: None on a new
     session's first script run (the browser has not answered yet; it reruns the script once when it does), and
     None for good when the browser can keep no token. Call it once per script run, in the same place."""
-    value = _mount(key)
-    return value if valid_token(value) else None
+    return _split(_mount(key))[0]
+
+
+def tab_token(key: str = DEFAULT_KEY) -> str | None:
+    """This tab's own token (kept in its sessionStorage: the same after a reload of the tab, another in another
+    tab), or None; read after ``browser_token``, mounts nothing."""
+    value = state.widget_value(key)
+    return _split(value.get("token") if isinstance(value, dict) else None)[1]
 
 
 def browser_answered(key: str = DEFAULT_KEY) -> bool:

@@ -37,15 +37,15 @@ def apply(values: dict) -> None:
 
 def notice_lines(notices: list[links.Notice]) -> str:
     lines = [t("links.bad_values")]
-    lines += [f"- {t('links.bad_value', name=n.name, given=n.given, used=n.used, allowed=n.allowed)}" for n in notices]
+    for n in notices:  # an empty value is said so ("iters is empty"), not shown as an empty `code` span
+        key = "links.bad_value" if n.given else "links.empty_value"
+        lines.append(f"- {t(key, name=n.name, given=n.given, used=n.used, allowed=n.allowed)}")
     return "\n".join(lines)
 
 
 def sync(on_train_page: bool) -> None:
     current = links.ours(st.query_params.to_dict())
     language = state.language()
-    if state.link_seen() is None:  # the session's first run: what the browser opened (for ui.persist)
-        state.set_opened_link(current)
     if current != state.link_seen():  # a link was opened: the URL wins
         state.set_link_seen(current)
         values, notices = links.parse(current)

@@ -51,7 +51,8 @@ class Setting:
     choices: tuple = ()
     url: str = ""  # the address-bar parameter ("" for none)
     option: str = ""  # the nn.options training option it is (its TrainConfig field)
-    persists: bool = True  # keeps its value across pages (every setting does; a one-shot tick would not)
+    persists: bool = True  # keeps its value across pages and reloads (every setting does: the Train page's
+    # long-run confirmation too, until the training settings change or the run starts)
 
     def check(self, value: Any) -> Any:
         """``value`` made this setting's type when allowed, else ValueError."""

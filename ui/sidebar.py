@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data as ui_data, i18n, lecture, runner, state
+from ui import data as ui_data, i18n, lecture, persist, runner, state
 from ui.i18n import t
 
 
@@ -20,7 +20,7 @@ def settings() -> None:
         t("lang.label"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, label_visibility="collapsed",
         **state.bind("lang"),
     )
-    st.toggle(t("lecture.toggle"), help=t("lecture.toggle_help"), **state.bind("lecture"))
+    st.toggle(t("lecture.toggle"), help=t("lecture.toggle_help"), **state.bind("lecture", as_value=True))
 
 
 def render() -> None:
@@ -41,6 +41,7 @@ def render() -> None:
         @st.fragment(run_every=runner.refresh().sidebar if active else None)
         def _status() -> None:
             st.text(run_status_line())
+            persist.keep()  # a run watched for long without a click: its session stays kept for a reload
 
         _status()
     lecture.apply_style()

@@ -97,6 +97,7 @@ KEY_DRAW_RNG = "sgd_draw_rng"  # numpy Generator that picks the test digits
 KEY_GRAD_RESULT = "sgd_grad_result"  # {"key": ..., "value": nn.inspect.GradientCheck}: the last check
 KEY_ERRORS_RESULT = "sgd_errors_result"  # {"key": ..., "value": nn.inspect.Evaluation}: the last evaluation
 KEY_OPENED_LINK = "sgd_opened_link"  # the URL's parameters on the session's first run (a link, or none)
+KEY_RUN_COUNT = "sgd_script_runs"  # full script runs of this session so far
 KEY_RESTORED_FOR = "sgd_restored_for"  # the browser token this session has looked up in the reload store
 
 
@@ -196,18 +197,30 @@ def _committed(name: str, then: Callable | None, args: tuple) -> None:
         then(*args)
 
 
-def bind(name: str, value: Any = ..., *, on_change: Callable | None = None, args: tuple = ()) -> dict:
-    """The ``key`` and ``on_change`` of setting ``name``'s widget: ``st.number_input(label, **state.bind(name))``.
+def bind(name: str, value: Any = ..., *, on_change: Callable | None = None, args: tuple = (),
+         as_value: bool = False) -> dict:
+    """The ``key`` and ``on_change`` of setting ``name``'s widget: ``st.selectbox(label, options, **state.bind(name))``.
 
     Gives the widget the setting's value (or ``value``, e.g. a model picker's resolved default) now, before it
     is drawn: the one place a widget's value is written. Never pass the widget a ``value=`` or ``index=`` too.
+
+    ``as_value`` (number inputs, checkboxes, toggles): the value also goes as the widget's ``value=`` and is
+    written into the widget's state only when a live widget holds another one. A number input drawn afresh with
+    its value only in the session state showed its minimum now and then (Chromium, about 1 in 4 new tabs on a
+    restored session) and sent that back on the next click; drawn with ``value=`` it never did.
     """
     setting = SETTINGS[name]
     s = session()
     shown = get(name) if value is ... else value
-    _ss()[setting.key] = shown
+    bound = {"key": setting.key, "on_change": _committed, "args": (name, on_change, args)}
+    if as_value:
+        bound["value"] = shown
+        if setting.key in _ss() and _ss()[setting.key] != shown:
+            _ss()[setting.key] = shown
+    else:
+        _ss()[setting.key] = shown
     s.shown[setting.key] = shown
-    return {"key": setting.key, "on_change": _committed, "args": (name, on_change, args)}
+    return bound
 
 
 def widget_value(key: str) -> Any:
@@ -285,11 +298,6 @@ def best_finished_job() -> Any:
     return max(reversed(finished), key=jobs_mod.final_test_acc, default=None)
 
 
-def newest_job_like(config, statuses=("finished",)) -> Any:
-    """The newest job with ``config`` whose run's status is among ``statuses``."""
-    return next((j for j in reversed(session().jobs) if j.config == config and j.run.status in statuses), None)
-
-
 def uploaded_job_id(digest: str) -> int | None:
     return session().uploaded.get(digest)
 
@@ -322,6 +330,19 @@ def draw_test_index() -> int | None:
 
 def set_draw_test_index(index: int | None) -> None:
     session().draw_test_index = index
+
+
+def keep_widget_value(key: str, value: dict) -> None:
+    """Make what custom component ``key`` holds in Streamlit's session state exactly ``value`` (its state names and
+    values), dropping anything else the browser sent: the canvas keeps only its parsed, capped strokes, never a
+    tampered browser's raw value. Call from the component's callback, or before the component in a script run."""
+    current = _ss().get(key)
+    if not isinstance(current, dict) or current == value:
+        return
+    for name in [n for n in current if n not in value]:
+        del current[name]  # a component's value writes through to its stored state
+    for name, item in value.items():
+        current[name] = item
 
 
 # -- links ---------------------------------------------------------------------------------------------------------
@@ -405,16 +426,16 @@ def restore(saved: Session) -> None:
     _ss()[KEY_SESSION] = restored
 
 
+def count_script_run() -> int:
+    """Count this full script run (app.py calls it once per run, via ui.persist); returns the count."""
+    count = _ss().get(KEY_RUN_COUNT, 0) + 1
+    _ss()[KEY_RUN_COUNT] = count
+    return count
+
+
 def restored_for() -> str | None:
     return _ss().get(KEY_RESTORED_FOR)
 
 
 def set_restored_for(token: str) -> None:
     _ss()[KEY_RESTORED_FOR] = token
-
-
-def is_fresh() -> bool:
-    """Whether this session has nothing of its own yet: no job, no drawing, every setting at its default."""
-    s = session()
-    return not s.jobs and not s.strokes and all(s.values.get(n) == st_.default for n, st_ in SETTINGS.items()
-                                                if n not in ("lang", "lecture"))

@@ -73,6 +73,8 @@ def preset_of(config: TrainConfig) -> str:
 
 def set_config(config: TrainConfig) -> None:
     """Put ``config`` into the training settings, and name its preset (or "Custom")."""
+    if config != config_from_settings():
+        state.set("train.confirm_slow", False)  # a confirmation is for the run it was given for
     state.update(setting_values(config))
     state.set("train.preset", preset_of(config))
 
@@ -82,6 +84,7 @@ def apply_preset() -> None:
     preset = state.get("train.preset")
     if preset in PRESETS:
         state.update(setting_values(PRESETS[preset]))
+    state.set("train.confirm_slow", False)  # a confirmation is for the run it was given for
 
 
 def mark_custom() -> None:
@@ -89,6 +92,7 @@ def mark_custom() -> None:
     preset = state.get("train.preset")
     if preset in PRESETS and config_from_settings() != PRESETS[preset]:
         state.set("train.preset", CUSTOM)
+    state.set("train.confirm_slow", False)  # a confirmation is for the run it was given for
 
 
 @st.cache_resource(show_spinner=False, ttl=600)
@@ -113,7 +117,7 @@ def _number(where, name: str) -> None:
     step, fmt = NUMBER_SETTINGS[name]
     where.number_input(t(f"train.{name}"), **settings.limits(f"train.{name}"), step=step,
                        **({"format": fmt} if fmt else {}), help=t(f"train.{name}_help"),
-                       **state.bind(f"train.{name}", on_change=mark_custom))
+                       **state.bind(f"train.{name}", on_change=mark_custom, as_value=True))
 
 
 def settings_widgets(n_train_available: int) -> None:
@@ -135,7 +139,7 @@ def settings_widgets(n_train_available: int) -> None:
         _number(a2, "std")
         _number(a1, "seed")
         st.checkbox(t("train.use_all", n=f"{n_train_available:,}"), help=t("train.use_all_help"),
-                    **state.bind("train.use_all", on_change=mark_custom))
+                    **state.bind("train.use_all", on_change=mark_custom, as_value=True))
         if not state.get("train.use_all"):
             _number(st, "train_size")
         st.radio(
@@ -305,19 +309,23 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
     _chart()
 
 
-def runs_table(jobs) -> pd.DataFrame:
+def runs_table(jobs, live=None) -> pd.DataFrame:
+    """One row per run, newest first. ``live``: the job the page draws live above the table (default: the newest,
+    which the Train page draws); only that one says so, any other running job shows its status line."""
+    live = jobs[-1] if live is None and jobs else live
     rows = []
     for job in reversed(jobs):
         last = job.run.last
+        # the live job's count would stand still here (this table is drawn once, not live): it points above instead
+        status = t("status.training_live") if job is live and job.run.status == "running" else job.status_text()
         rows.append(
             {
                 t("columns.run"): job.name,
-                # a running job's count would stand still here: this table is drawn once, not live
-                t("columns.status"): t("status.training_live") if job.run.status == "running" else job.status_text(),
+                t("columns.status"): status,
                 t("columns.train_acc"): round(100 * last.train_acc, 2) if last else None,
                 t("columns.test_acc"): round(100 * last.test_acc, 2) if last else None,
                 t("columns.seconds"): round(job.run.elapsed_s, 1),
-                t("columns.data"): translate_core(job.run.data_source),
+                t("columns.data"): ui_data.data_text(job.run.data_source, markdown=False),
             }
         )
     return pd.DataFrame(rows)
@@ -344,6 +352,7 @@ def start_clicked() -> None:
     config, problems, _ = checked_config(ui_data.store().data)
     if not problems:
         start_run(config)
+        state.set("train.confirm_slow", False)  # the next long run asks again
 
 
 def stop_clicked() -> None:
