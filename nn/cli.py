@@ -14,7 +14,7 @@ import threading
 
 from nn.blas import limit_blas_threads
 from nn.options import OPTIONS, Option
-from nn.train import Run, TrainConfig, train
+from nn.train import Run, TrainConfig, start_note, train
 
 PROG = "python -m nn"
 
@@ -33,18 +33,29 @@ def _option_type(option: Option):
     def read(text: str):
         if option.optional and text.strip().lower() == "all":
             return None
+        expected = "a whole number" if option.kind is int else "a number"
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"is empty: expected {expected} in {option.span()}")
+        digits = text.strip().replace("_", "").replace(",", "")
         try:
-            value = int(text.replace("_", "").replace(",", "")) if option.kind is int else float(text)
+            value = int(digits) if option.kind is int else float(text)
         except ValueError:
-            expected = "a whole number" if option.kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+            if digits.lstrip("+-").isdecimal():  # more digits than Python converts (4,300): far beyond any range
+                raise argparse.ArgumentTypeError(f"must be in {option.span()}, got {_shown(text)}") from None
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)!r}") from None
         try:
             return option.check(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be in {option.span()}, got {text}") from None
+            raise argparse.ArgumentTypeError(f"must be in {option.span()}, got {_shown(text)}") from None
 
     read.__name__ = option.name  # argparse names a failing type by it
     return read
+
+
+def _shown(text: str, most: int = 40) -> str:
+    """An argument as an error line repeats it: at most ``most`` characters (a pasted 10,000-digit number is not
+    echoed whole)."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _train_options(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
     d.add_argument("--force", action="store_true", help="download again even when the cache is valid")
     d.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
+    _download_limits(d)
 
     p = commands.add_parser(
         "prepare",
@@ -108,8 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", help="directory with the four MNIST IDX files; default $MNIST_DIR")
     p.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $SGDLAB_CACHE_DIR or ~/.cache/sgdlab)")
     p.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds before a stalled mirror is given up (default %(default)s)")
+    _download_limits(p)
     p.add_argument("--offline", action="store_true", help="never download (also: SGDLAB_OFFLINE=1): only say what is missing")
     return parser
+
+
+def _download_limits(parser: argparse.ArgumentParser) -> None:
+    from nn.mnist import DEFAULT_DEADLINE, MIN_RATE, RATE_WINDOW
+
+    parser.add_argument("--deadline", type=_positive_float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                        help="seconds the whole download may take (default %(default)g)")
+    parser.add_argument("--min-rate", type=_positive_float, default=MIN_RATE / 1000, metavar="KB_PER_S",
+                        help=f"a mirror sending less, over {RATE_WINDOW:g} s, is given up (kB/s; default %(default)g)")
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,17 +146,21 @@ class _DownloadProgress:
     def __init__(self, stream=sys.stderr) -> None:
         self.stream, self.current = stream, None
 
-    def __call__(self, done: int, total: int, name: str) -> None:
+    def __call__(self, done: int, total: int | None, name: str) -> None:  # total: None when the server sends no length
         tty = self.stream.isatty()
         if name != self.current:
             if self.current is not None and tty:
                 self.stream.write("\n")
             self.current = name
             if not tty:
-                self.stream.write(f"downloading {name} ({total / 1e6:.1f} MB)\n")
+                size = f"{total / 1e6:.1f} MB" if total is not None else "size not announced"
+                self.stream.write(f"downloading {name} ({size})\n")
         if tty:
-            pct = 100 * done / total if total else 0
-            self.stream.write(f"\rdownloading {name}: {done / 1e6:5.1f} of {total / 1e6:.1f} MB ({pct:3.0f}%)")
+            if total:
+                line = f"{done / 1e6:5.1f} of {total / 1e6:.1f} MB ({100 * done / total:3.0f}%)"
+            else:
+                line = f"{done / 1e6:5.1f} MB"
+            self.stream.write(f"\rdownloading {name}: {line}")
         self.stream.flush()
 
 
@@ -166,6 +192,9 @@ def summary(run: Run) -> str:
     finite = run.losses[: run.iterations_done]
     if len(finite):
         lines.append(f"loss: {finite[0]:.4f} at the first iteration, {finite[-1]:.4f} at the last")
+    note = start_note(run)  # initial weights too large: say so, whether or not the run was called diverged
+    if note:
+        lines.append(f"note: {note}")
     return "\n".join(lines)
 
 
@@ -173,12 +202,16 @@ def _load(args):
     from nn.mnist import MnistError, default_mirrors, load_dataset
 
     try:
-        return load_dataset(
+        data = load_dataset(
             data_dir=args.data_dir, cache_dir=args.cache_dir, mirrors=default_mirrors(),
             allow_download=not args.offline, progress=_DownloadProgress(),
         )
-    except (MnistError, OSError) as exc:
-        raise SystemExit(f"{PROG}: error: {exc}")
+    except (MnistError, OSError) as exc:  # a bad --data-dir / MNIST_DIR: one line, exit 2 like a bad argument
+        print(f"{PROG} train: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if data.damaged_cache is not None:  # never a silent fall back to the sample
+        print(f"{PROG} train: warning: {data.damaged_cache.sentence()}", file=sys.stderr)
+    return data
 
 
 def cmd_train(args) -> int:
@@ -218,7 +251,7 @@ def cmd_download(args) -> int:
     try:
         path = download_mnist(
             cache_dir=args.cache_dir, mirrors=default_mirrors(), progress=_DownloadProgress(), timeout=args.timeout,
-            force=args.force,
+            force=args.force, deadline=args.deadline, min_rate=args.min_rate * 1000,
         )
     except (MnistError, OSError) as exc:
         print(f"\n{PROG} download: error: {exc}", file=sys.stderr)
@@ -236,7 +269,8 @@ def cmd_prepare(args) -> int:
 
     offline = os.environ.get("SGDLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     checks = prepare(args.data_dir, args.cache_dir, mirrors=default_mirrors(), progress=_DownloadProgress(),
-                     timeout=args.timeout, allow_download=not (offline or getattr(args, "offline", False)))
+                     timeout=args.timeout, deadline=args.deadline, min_rate=args.min_rate * 1000,
+                     allow_download=not (offline or getattr(args, "offline", False)))
     for check in checks:
         if check.ok:
             print(f"{_PREPARED[check.what]}: ready: {check.detail}")
@@ -249,6 +283,24 @@ def cmd_prepare(args) -> int:
     return 2
 
 
+def _cache_dir_error(args) -> str | None:
+    """One line when the cache directory the command would use is a file (or under one), else None."""
+    from nn.mnist import cache_dir_problem
+
+    if args.command == "train" and (args.data_dir or os.environ.get("MNIST_DIR")):
+        return None  # the cache is not used
+    problem = cache_dir_problem(args.cache_dir)
+    if problem is None:
+        return None
+    given = "argument --cache-dir" if args.cache_dir else "SGDLAB_CACHE_DIR" if os.environ.get("SGDLAB_CACHE_DIR") \
+        else "the cache directory"
+    return f"{PROG} {args.command}: error: {given}: {problem}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = _cache_dir_error(args)
+    if problem:  # before anything is read or downloaded: one line, exit 2 like a bad argument
+        print(problem, file=sys.stderr)
+        return 2
     return {"train": cmd_train, "download": cmd_download, "prepare": cmd_prepare}[args.command](args)

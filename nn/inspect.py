@@ -7,9 +7,15 @@ Gradient check
     method took. The numerical gradient of all parameters is ``nn.numgrad.fast_numerical_gradient`` (the book's
     central differences, computed a few hundred times sooner). The book's plain loop
     (``nn.functions.numerical_gradient``, one parameter at a time, as ``TwoLayerNet.numerical_gradient`` runs
-    it) would take minutes for the 784-50-10 net on a shared server, so it is run on ``b1`` and ``b2`` only,
-    checked against backprop there too, and its time for all parameters is extrapolated (an estimate: every
-    parameter costs the same two losses of the batch).
+    it) would take minutes for the 784-50-10 net on a shared server, so it is run on ``b1`` and ``b2`` only
+    (at most ``MAX_PLAIN_PARAMS`` of their values: all 60 of the book's net), checked against backprop there too,
+    and its time for all parameters is extrapolated (an estimate: every parameter costs the same two losses of the
+    batch).
+
+    The work is bounded whatever the network: a check computes at most ``MAX_CHECK_WORK`` images × hidden units,
+    so a wide network is checked on fewer images than asked for (a 1,000-unit net on 5 images, at about the cost
+    of the book's net on 100), and ``GradientCheck`` says how many it used (``batch_size``) of how many were given
+    (``requested_batch``). Without the bound, a 1,000-unit model held the server for two minutes.
 
     "Largest relative error" is, for one parameter array, ``max|numerical - backprop| / max(|numerical|,
     |backprop|)`` with the denominator the largest entry of either array: the worst error measured against the
@@ -39,6 +45,12 @@ from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
 GRADIENT_THRESHOLD = 1e-6
 #: The parameters the book's plain loop is run on (and timed with) in ``gradient_check``.
 PLAIN_KEYS = ("b1", "b2")
+#: The book's loop runs on at most this many values of ``PLAIN_KEYS`` (all of b1 and b2 of the book's 784-50-10
+#: net): the first ones of each array, shared out so that a short array (b2) is always run on whole.
+MAX_PLAIN_PARAMS = 60
+#: A gradient check computes at most this many images × hidden units: the book's net (50 units) on a batch of 100.
+#: The cost of every part (backprop, the numerical gradients, the book's loop) grows with both.
+MAX_CHECK_WORK = 5_000
 N_CLASSES = 10
 
 
@@ -103,6 +115,13 @@ class GradientCheck:
     plain_params: int
     plain_max_rel_error: float  # the book's loop vs backprop on those parameters
     n_params: int
+    requested_batch: int = 0  # the images given; ``batch_size`` of them were used (fewer for a wide net)
+    plain_counts: tuple[int, ...] = ()  # values of each of ``plain_keys`` the book's loop ran on (the first ones)
+
+    @property
+    def batch_capped(self) -> bool:
+        """Whether fewer images were used than given (a wide network, see ``MAX_CHECK_WORK``)."""
+        return self.batch_size < self.requested_batch
 
     @property
     def passed(self) -> bool:
@@ -134,6 +153,30 @@ def _best_time(fn: Callable[[], object], repeats: int, timer: Callable[[], float
     return best, result
 
 
+def check_batch_size(requested: int, hidden: int, max_work: int = MAX_CHECK_WORK) -> int:
+    """How many of ``requested`` images a gradient check of a ``hidden``-unit net uses: at most ``max_work``
+    images × hidden units, and at least one image (100 for the book's 50 units, 5 for 1,000 units)."""
+    return max(1, min(int(requested), max_work // max(1, int(hidden))))
+
+
+def plain_counts(sizes: tuple[int, ...], budget: int = MAX_PLAIN_PARAMS) -> tuple[int, ...]:
+    """How many values of arrays of ``sizes`` the book's loop runs on: ``budget`` in all, shared out smallest
+    array first, so that a short array is run on whole (b1 and b2 of 1,000 and 10 values: 50 and 10)."""
+    counts = [0] * len(sizes)
+    left = max(0, int(budget))
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    for rank, i in enumerate(order):
+        counts[i] = min(int(sizes[i]), left // (len(order) - rank))
+        left -= counts[i]
+    return tuple(counts)
+
+
+def _first_numerical_gradient(f, x: np.ndarray, count: int) -> np.ndarray:
+    """The book's loop (``nn.functions.numerical_gradient``) on the first ``count`` values of ``x``, flattened."""
+    flat = x.reshape(-1)  # a view of the parameter array: nudging it nudges the network's weights
+    return numerical_gradient(lambda _: f(x), flat[:count])
+
+
 def gradient_check(
     net: TwoLayerNet,
     x: np.ndarray,
@@ -142,11 +185,14 @@ def gradient_check(
     plain_keys: tuple[str, ...] = PLAIN_KEYS,
     repeats: int = 3,
     timer: Callable[[], float] = time.perf_counter,
+    max_work: int = MAX_CHECK_WORK,
+    max_plain: int = MAX_PLAIN_PARAMS,
 ) -> GradientCheck:
     """Backprop against central differences for every parameter of ``net`` on the batch ``x``, ``t``.
 
     ``net`` is not modified: the check runs on a float64 copy (``float64_copy``). ``x`` holds uint8 pixels or
-    floats; ``t`` integer or one-hot labels.
+    floats; ``t`` integer or one-hot labels. Only the first ``check_batch_size(len(x), hidden, max_work)`` images
+    are used, and the book's loop runs on at most ``max_plain`` values (``plain_counts``): the work is bounded.
     """
     from nn.numgrad import fast_numerical_gradient  # noqa: PLC0415 - nn.numgrad imports this package's net
 
@@ -154,7 +200,9 @@ def gradient_check(
     labels = as_label_indices(t)
     if len(x) == 0 or len(labels) != len(x):
         raise ValueError(f"need a non-empty batch and one label per image, got {len(x)} images, {len(labels)} labels")
-    x = x.reshape(len(x), -1)
+    requested = len(x)
+    used = check_batch_size(requested, np.shape(net.params["W1"])[1], max_work)
+    x, labels = x.reshape(len(x), -1)[:used], labels[:used]
     net64 = float64_copy(net)
     backprop_s, backprop = _best_time(lambda: net64.gradient(x, labels), repeats, timer)
     backprop = {key: np.asarray(backprop[key], dtype=np.float64) for key in PARAM_KEYS}
@@ -162,14 +210,16 @@ def gradient_check(
     numerical = fast_numerical_gradient(net64.params, x, labels)
     numerical_s = timer() - start
 
-    # the book's loop, exactly as TwoLayerNet.numerical_gradient runs it, on a few parameter arrays
+    # the book's loop, exactly as TwoLayerNet.numerical_gradient runs it, on the first values of a few arrays
     def loss(_):
         return net64.loss(x, labels)
 
+    counts = plain_counts(tuple(net64.params[key].size for key in plain_keys), max_plain)
     start = timer()
-    plain = {key: numerical_gradient(loss, net64.params[key]) for key in plain_keys}
+    plain = {key: _first_numerical_gradient(loss, net64.params[key], n) for key, n in zip(plain_keys, counts)}
     plain_s = timer() - start
-    plain_error = max((relative_error(plain[key], backprop[key]) for key in plain_keys), default=0.0)
+    plain_error = max((relative_error(plain[key], backprop[key].reshape(-1)[:n])
+                       for key, n in zip(plain_keys, counts) if n), default=0.0)
     return GradientCheck(
         checks=tuple(compare(key, numerical[key], backprop[key], threshold) for key in PARAM_KEYS),
         numerical={key: np.asarray(numerical[key], dtype=np.float64) for key in PARAM_KEYS},
@@ -180,9 +230,11 @@ def gradient_check(
         numerical_s=numerical_s,
         plain_keys=tuple(plain_keys),
         plain_s=plain_s,
-        plain_params=sum(net64.params[key].size for key in plain_keys),
+        plain_params=sum(counts),
         plain_max_rel_error=plain_error,
         n_params=sum(net64.params[key].size for key in PARAM_KEYS),
+        requested_batch=requested,
+        plain_counts=counts,
     )
 
 

@@ -24,12 +24,23 @@ ENGLISH: dict[str, str] = {
     "option_whole": "{name} must be a whole number in {allowed}, got {value!r}",
     "option_range": "{name} must be in {allowed}, got {value!r}",
     "span_or_all": "all | {span}",  # what train_size may be: every image, or 1 – 60,000 of them
+    "problems": "{first}; {rest}",  # several of the above at once (nn.options.all_problems)
     # -- nn.train, and the app's runner (ui/runner.py, ui/forked.py): why a run ended early (Run.reason) -----------
     "stopped_after": "stopped after {done:,} of {total:,} iterations",
     "stopped_during": "stopped during iteration {done:,} of {total:,} (numerical gradient)",
     "diverged": "loss diverged at iteration {iteration:,} ({loss}): learning rate too high?",
     "diverged_mean": "loss diverged at iteration {iteration:,} (mean of the last {window} iterations {mean:.1f}, "
                      "while guessing scores {guess:.2f}): learning rate too high?",
+    # ... when the initial weights alone scored far worse than guessing (nn.train.SATURATED_START): name them too
+    "diverged_std": "loss diverged at iteration {iteration:,} ({loss}): learning rate too high, or initial weights "
+                    "too large ({name} {std:g})?",
+    "diverged_mean_std": "loss diverged at iteration {iteration:,} (mean of the last {window} iterations {mean:.1f}; "
+                         "the initial weights scored {start:.2f}, guessing {guess:.2f}): learning rate too high, or "
+                         "initial weights too large ({name} {std:g})?",
+    # a run that started that way, whatever its end (nn.train.start_note; the command line prints it)
+    "saturated_start": "initial weights too large ({name} {std:g}; the book's is {book:g}): the loss started at "
+                       "{start:.2f}, far above the {guess:.2f} of guessing, with the sigmoid units saturated, which "
+                       "slows learning",
     "failed": "training failed: {error}",
     "stopped_waiting": "stopped while waiting for its turn",
     "process_died": "the training process ended unexpectedly (exit status {status})",
@@ -45,7 +56,7 @@ ENGLISH: dict[str, str] = {
     "file_empty": "the file is empty",
     "not_zip": "not an .npz model file (it is not a zip archive)",
     "damaged_zip": "damaged zip archive: {error}",
-    "too_large": "the file is too large: {size:.1f} MB (limit {limit:.0f} MB)",
+    "too_large": "the file is too large: {size:,} bytes (limit {limit:,} bytes, {mb} MB)",
     "unpacks_too_large": "its contents unpack to {size:.0f} MB (limit {limit} MB)",
     "cannot_read": "cannot read {path}: {error}",
     "missing_members": "missing {keys} (a model file holds W1, b1, W2, b2 and meta)",
@@ -90,6 +101,11 @@ ENGLISH: dict[str, str] = {
     "epoch_fields": "meta.epochs[{index}] must hold the numbers {fields}",
     "epoch_accuracy": "meta.epochs[{index}]: accuracies must lie between 0 and 1",
     "epoch_beyond": "meta.epochs[{index}]: iteration {iteration!r} is beyond iterations_done",
+    "meta_too_deep": "meta is nested more than {most} levels deep",
+    "meta_long_number": "meta holds a number with {digits:,} digits (at most {most})",
+    "meta_count_range": "meta.{key} must be a whole number in 0 – {most:,}, got {value!r}",
+    "meta_elapsed_range": "meta.elapsed_s must be between 0 and {most:,} seconds, got {value!r}",
+    "model_fault": "the file could not be checked ({error})",
     "pretrained_missing": "{path}: the pretrained model is missing (run scripts/train_pretrained.py)",
     "pretrained_fault": "{path}: {fault}",
 }

@@ -13,8 +13,11 @@ Layout (format ``sgd-lab-model``, version 1), every member a plain array:
   ``save_run`` keeps as many as fit in ``MAX_MODEL_BYTES`` (evenly spaced, the latest always).
 
 ``load_model`` treats its input as untrusted (an upload): a size limit, ``np.load(allow_pickle=False)``, and a
-check of every key, shape, dtype, value and JSON field; each fault raises ``ModelFileError`` with one line that
-names it (a coded ``nn.messages.Message``, which the app shows in its language). Pure NumPy and the standard library.
+check of every key, shape, dtype, value and JSON field (``meta`` at most ``MAX_META_DEPTH`` levels deep, no number
+longer than ``MAX_META_DIGITS`` digits, the config within ``nn.options``' ranges, counts and times bounded); each
+fault raises ``ModelFileError`` with one line that names it (a coded ``nn.messages.Message``, which the app shows in
+its language), and so does anything else that goes wrong while checking. Values quoted from the file are cut
+short. Pure NumPy and the standard library.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import io
 import json
 import math
 import os
+import reprlib
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,13 +48,24 @@ MAX_HIDDEN = OPTIONS["hidden"].high  # 1,000: the most hidden units a run may ha
 #: The book's run (784-50-10, float32, 10,000 losses) saves to 1.4 MB with its 18 W1 snapshots (190 KB
 #: without); a float64 784-1000-10 model with 100,000 losses is about 7 MB (save_run keeps the snapshots that fit).
 MAX_MODEL_MB = 8
-MAX_MODEL_BYTES = MAX_MODEL_MB * 1024 * 1024
+#: In bytes: decimal megabytes, as Streamlit's uploader counts ``maxUploadSize`` in the browser (1 MB = 1,000,000
+#: bytes except on Windows; its server allows up to ``maxUploadSize`` MiB, a little more). So a file of exactly
+#: 8,000,000 bytes is taken by the uploader and by ``load_model``, and one byte more is refused by both.
+MAX_MODEL_BYTES = MAX_MODEL_MB * 1000 * 1000
 MAX_SNAPSHOTS = 64
 _RUN_STATUSES = ("finished", "stopped", "diverged")
 #: Limit on the *decompressed* members (so a small zip cannot expand into gigabytes; an upload is kept in the
 #: session's memory): weights, losses and snapshots compress little, so a genuine file unpacks to ~1-1.5 times it.
 MAX_UNPACKED_BYTES = 3 * MAX_MODEL_BYTES
 MAX_META_CHARS = 1_000_000
+#: ``meta`` nests 3 levels (meta → epochs → a record); deeper is not a model file (and 100,000 levels would
+#: exhaust Python's recursion). A whole number in ``meta`` has at most this many digits (Python refuses to read
+#: more than 4,300; a genuine file's largest is a seed of 10 digits).
+MAX_META_DEPTH = 8
+MAX_META_DIGITS = 100
+#: Bounds of the counts and times a file states: images (far beyond MNIST's 70,000) and seconds (31 years).
+MAX_IMAGES = 10_000_000
+MAX_ELAPSED_S = 1_000_000_000
 PRETRAINED_PATH = Path(__file__).resolve().parent / "data" / "pretrained.npz"
 _MEMBERS = (*PARAM_KEYS, "meta")
 _OPTIONAL = ("loss", "snapshots", "snapshot_iters")
@@ -227,6 +242,15 @@ def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, n
 def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = MAX_MODEL_BYTES) -> ModelFile:
     """A model from a path, the file's bytes or a binary file object; any fault raises ``ModelFileError``."""
     data = _read_limited(source, max_bytes)
+    try:
+        return _load(data)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a fault no check foresaw: still one line, never a traceback
+        raise ModelFileError(Message("model_fault", error=f"{type(exc).__name__}: {_one_line(exc)}")) from None
+
+
+def _load(data: bytes) -> ModelFile:
     if not data:
         raise ModelFileError(Message("file_empty"))
     if not data.startswith(b"PK\x03\x04"):
@@ -238,7 +262,7 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], max_bytes: int = M
         raise ModelFileError(Message("damaged_zip", error=str(exc))) from None
     unpacked = sum(info.file_size for info in infos)
     if unpacked > MAX_UNPACKED_BYTES:
-        raise ModelFileError(Message("unpacks_too_large", size=unpacked / 2**20, limit=MAX_UNPACKED_BYTES >> 20))
+        raise ModelFileError(Message("unpacks_too_large", size=unpacked / 1e6, limit=MAX_UNPACKED_BYTES // 10**6))
     names = {info.filename.removesuffix(".npy") for info in infos}
     missing = [key for key in _MEMBERS if key not in names]
     if missing:
@@ -290,12 +314,51 @@ def _read_limited(source, max_bytes: int) -> bytes:
 
 
 def _too_big(size: int, limit: int) -> Message:
-    return Message("too_large", size=size / 2**20, limit=limit / 2**20)
+    return Message("too_large", size=size, limit=limit, mb=f"{limit / 1e6:g}")
 
 
-def _one_line(exc: Exception) -> str:
+def _one_line(exc: BaseException, most: int = 200) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= most else line[: most - 1] + "…"
+
+
+_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 8, 8, 8
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 80, 40, 80
+
+
+class _Shown(str):
+    """A value quoted from the file in a message (``{value!r}``): its repr, cut short whatever its size."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _shown(value: Any) -> _Shown:
+    return _Shown(_REPR.repr(value))
+
+
+def _meta_int(text: str) -> int:
+    """``json.loads``' reader of whole numbers: refuses one of more than ``MAX_META_DIGITS`` digits (Python would
+    take seconds over, or refuse, a number of thousands)."""
+    digits = len(text.lstrip("-"))
+    if digits > MAX_META_DIGITS:
+        raise ModelFileError(Message("meta_long_number", digits=digits, most=MAX_META_DIGITS))
+    return int(text)
+
+
+def _depth(value: Any) -> int:
+    """How many levels of lists and objects ``value`` nests (0 for a plain value), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            level += 1
+            deepest = max(deepest, level)
+            if level <= MAX_META_DEPTH:  # no need to look further down
+                stack.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _member(npz, key: str) -> np.ndarray:
@@ -337,23 +400,31 @@ def _check_meta(array: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, A
     if len(text) > MAX_META_CHARS:
         raise ModelFileError(Message("meta_too_long", length=len(text)))
     try:
-        meta = json.loads(text)
+        meta = json.loads(text, parse_int=_meta_int)
     except json.JSONDecodeError as exc:
-        raise ModelFileError(Message("meta_not_json", error=str(exc))) from None
+        raise ModelFileError(Message("meta_not_json", error=_one_line(exc))) from None
+    except ModelFileError:  # a number too long (_meta_int)
+        raise
+    except RecursionError:  # nested far too deep for Python's reader
+        raise ModelFileError(Message("meta_too_deep", most=MAX_META_DEPTH)) from None
+    except ValueError as exc:  # any other value the reader refuses
+        raise ModelFileError(Message("meta_not_json", error=_one_line(exc))) from None
+    if _depth(meta) > MAX_META_DEPTH:
+        raise ModelFileError(Message("meta_too_deep", most=MAX_META_DEPTH))
     if not isinstance(meta, dict):
         raise ModelFileError(Message("meta_not_object"))
     if meta.get("format") != FORMAT:
-        raise ModelFileError(Message("not_sgdlab", got=meta.get("format"), want=FORMAT))
+        raise ModelFileError(Message("not_sgdlab", got=_shown(meta.get("format")), want=FORMAT))
     version = meta.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(Message("meta_version", value=version))
+        raise ModelFileError(Message("meta_version", value=_shown(version)))
     if version > VERSION:
         raise ModelFileError(Message("newer_format", version=version, reads=VERSION))
     sizes = [INPUT_SIZE, params["W1"].shape[1], OUTPUT_SIZE]
     if meta.get("sizes") != sizes:
-        raise ModelFileError(Message("meta_sizes", got=meta.get("sizes"), sizes=sizes))
+        raise ModelFileError(Message("meta_sizes", got=_shown(meta.get("sizes")), sizes=sizes))
     if meta.get("dtype") != str(params["W1"].dtype):
-        raise ModelFileError(Message("meta_dtype", got=meta.get("dtype"), dtype=str(params["W1"].dtype)))
+        raise ModelFileError(Message("meta_dtype", got=_shown(meta.get("dtype")), dtype=str(params["W1"].dtype)))
     config_values = meta.get("config")
     if not isinstance(config_values, dict):
         raise ModelFileError(Message("meta_config_missing"))
@@ -367,22 +438,28 @@ def _check_meta(array: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, A
     if config.hidden != sizes[1]:
         raise ModelFileError(Message("meta_hidden", hidden=config.hidden, units=sizes[1]))
     if meta.get("activation") != config.activation:
-        raise ModelFileError(Message("meta_activation", got=meta.get("activation"), want=config.activation))
+        raise ModelFileError(Message("meta_activation", got=_shown(meta.get("activation")), want=config.activation))
     for key in ("test_acc", "train_acc"):
         value = meta.get(key)
         if value is not None and not (_is_number(value) and 0 <= value <= 1):
-            raise ModelFileError(Message("meta_fraction", key=key, value=value))
+            raise ModelFileError(Message("meta_fraction", key=key, value=_shown(value)))
     for key in ("iterations_done", "n_train", "n_test"):
         value = meta.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ModelFileError(Message("meta_count", key=key, value=value))
+            raise ModelFileError(Message("meta_count", key=key, value=_shown(value)))
+        most = config.iters if key == "iterations_done" else MAX_IMAGES  # a run does at most its config's iters
+        if value > most:
+            raise ModelFileError(Message("meta_count_range", key=key, most=most, value=_shown(value)))
     for key in ("data_source", "created", "name", "status"):
         if not isinstance(meta.get(key, ""), str):
-            raise ModelFileError(Message("meta_text", key=key, value=meta.get(key)))
+            raise ModelFileError(Message("meta_text", key=key, value=_shown(meta.get(key))))
     if meta.get("status") and meta["status"] not in _RUN_STATUSES:
-        raise ModelFileError(Message("meta_status", got=meta["status"], statuses=", ".join(_RUN_STATUSES)))
-    if not _is_number(meta.get("elapsed_s", 0)):
-        raise ModelFileError(Message("meta_elapsed", value=meta.get("elapsed_s")))
+        raise ModelFileError(Message("meta_status", got=_shown(meta["status"]), statuses=", ".join(_RUN_STATUSES)))
+    elapsed = meta.get("elapsed_s", 0)
+    if not _is_number(elapsed):
+        raise ModelFileError(Message("meta_elapsed", value=_shown(elapsed)))
+    if not 0 <= elapsed <= MAX_ELAPSED_S:
+        raise ModelFileError(Message("meta_elapsed_range", most=MAX_ELAPSED_S, value=_shown(elapsed)))
     return meta
 
 
@@ -429,7 +506,7 @@ def _check_epochs(records: Any, meta: dict[str, Any]) -> list[EpochRecord]:
         if not (0 <= record["train_acc"] <= 1 and 0 <= record["test_acc"] <= 1):
             raise ModelFileError(Message("epoch_accuracy", index=i))
         if not 0 <= record["iteration"] <= meta.get("iterations_done", 0):
-            raise ModelFileError(Message("epoch_beyond", index=i, iteration=record["iteration"]))
+            raise ModelFileError(Message("epoch_beyond", index=i, iteration=_shown(record["iteration"])))
         epochs.append(
             EpochRecord(
                 epoch=float(record["epoch"]),

@@ -107,3 +107,14 @@ OPTIONS: dict[str, Option] = {
 
 #: The options a link carries, by their link name.
 BY_URL: dict[str, Option] = {o.url: o for o in OPTIONS.values() if o.url}
+
+
+def all_problems(problems: list[str]) -> str:
+    """Several problems (``TrainConfig.errors()``) as one sentence, "a; b; c", still coded: one problem is itself,
+    more are ``Message("problems", first=…, rest=…)`` nested, which the app translates part by part."""
+    if not problems:
+        raise ValueError("no problems to tell")
+    told = problems[-1]
+    for problem in reversed(problems[:-1]):
+        told = Message("problems", first=problem, rest=told)
+    return told

@@ -32,13 +32,17 @@ def _full(data: mnist.MnistData) -> Check:
     return Check("mnist", True, data.describe())
 
 
-def _load_full(data_dir, cache_dir) -> tuple[mnist.MnistData | None, Check]:
-    try:
-        data = mnist.load_dataset(data_dir, cache_dir, allow_download=False, allow_embedded=False, verify=True)
-    except mnist.MnistError as exc:  # a bad directory, or "...:\nno cache at ..." / "...:\ncache skipped: ..."
-        lines = str(exc).splitlines()
-        return None, Check("mnist", False, f"full MNIST is not in place: {lines[1] if len(lines) > 1 else lines[0]}")
-    return data, _full(data)
+def _load_full(data_dir, cache_dir) -> tuple[mnist.MnistData | None, Check, mnist.CacheDamage | None]:
+    """The data in place (None when it is not), its check, and the cache file found damaged, if any."""
+    try:  # the embedded sample only stands for "not in place": it says why (no cache, a damaged one)
+        data = mnist.load_dataset(data_dir, cache_dir, allow_download=False, allow_embedded=True, verify=True)
+    except mnist.MnistError as exc:  # a bad directory
+        return None, Check("mnist", False, f"full MNIST is not in place: {' '.join(str(exc).split())}"), None
+    if data.source == "embedded":
+        damage = data.damaged_cache
+        why = f"cache skipped: {damage.sentence()}" if damage else data.notes[0]  # ... or "no cache at ..."
+        return None, Check("mnist", False, f"full MNIST is not in place: {why}"), damage
+    return data, _full(data), None
 
 
 def check_mnist(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Check:
@@ -69,6 +73,8 @@ def prepare(
     mirrors: Sequence[str] = mnist.MIRRORS,
     progress: mnist.Progress | None = None,
     timeout: float = mnist.DEFAULT_TIMEOUT,
+    deadline: float | None = None,
+    min_rate: float | None = None,
     pretrained_path: str | os.PathLike = PRETRAINED_PATH,
     allow_download: bool = True,
 ) -> list[Check]:
@@ -76,8 +82,13 @@ def prepare(
     neither is there and ``allow_download``), then check it and the pretrained model.
 
     The cache is what the app reads when it is started without ``MNIST_DIR``: a directory that is fine today
-    is copied there, so that the lab does not depend on the variable being set again in the room."""
-    data, check = _load_full(data_dir, cache_dir)
+    is copied there, so that the lab does not depend on the variable being set again in the room. ``timeout``,
+    ``deadline`` and ``min_rate`` bound the download (``nn.mnist.download_arrays``)."""
+    problem = mnist.cache_dir_problem(cache_dir)
+    if problem:
+        return [Check("mnist", False, f"cannot use the cache directory: {problem}"),
+                check_pretrained(Path(pretrained_path))]
+    data, check, damage = _load_full(data_dir, cache_dir)
     if data is not None and check.ok and data.source == "directory":
         target = mnist.cache_path(cache_dir)
         try:
@@ -92,10 +103,12 @@ def prepare(
             check = Check("mnist", False, f"{check.detail} (and downloads are off: SGDLAB_OFFLINE or --offline)")
         else:
             try:
-                mnist.download_mnist(cache_dir, mirrors, progress, timeout)
+                mnist.download_mnist(cache_dir, mirrors, progress, timeout, deadline=deadline, min_rate=min_rate)
             except (mnist.MnistError, OSError) as exc:
                 reasons = " ".join(line.strip() for line in str(exc).splitlines())
                 check = Check("mnist", False, f"full MNIST could not be downloaded: {reasons}")
             else:
                 check = check_mnist(None, cache_dir)
+                if check.ok and damage:
+                    check = Check("mnist", True, f"{check.detail} (downloaded again: the cache file was damaged)")
     return [check, check_pretrained(Path(pretrained_path))]

@@ -19,7 +19,7 @@ import numpy as np
 
 from nn.functions import CROSS_ENTROPY_EPS, as_label_indices
 from nn.messages import Message
-from nn.options import DTYPES, GRADIENT_METHODS, OPTIONS  # noqa: F401 - the first two also read from here
+from nn.options import DTYPES, GRADIENT_METHODS, OPTIONS, all_problems  # noqa: F401 - the first two: read from here
 from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
 
 #: Threads that share out an accuracy measurement (70,000 images: 18 times in the book's run).
@@ -38,6 +38,12 @@ DIVERGENCE_WINDOW = 10
 #: evenly spaced, the first and the latest always kept, at most 24 × 78 KB per run.
 MAX_SNAPSHOTS = 24
 DIVERGENCE_FACTOR = 2.5
+#: The initial weights are too large when their loss, before any step, is above this many times that of a uniform
+#: guess (ln 10): their sigmoid units are saturated (the book's std 0.01 scores 2.31, std 0.6 about 5, std 1 about
+#: 7, std 10 about 14). A divergence of such a run names the init std as well as the learning rate, and
+#: ``start_note`` says so whatever the run's end: beyond a loss of 16.1 / DIVERGENCE_FACTOR ≈ 6.4 (std ≳ 0.8) the
+#: divergence limit is above the capped loss and cannot be reached, so such a run is never called diverged.
+SATURATED_START = 2.0
 ACTIVATIONS = ("sigmoid",)
 
 
@@ -395,6 +401,22 @@ def _numerical_grads(method: str, should_stop: Callable[[], bool] | None):
     return fast_numerical_gradient
 
 
+def _saturated(first_loss: float) -> bool:
+    """Whether the loss of the initial weights (the first iteration's) says they are too large: ``SATURATED_START``."""
+    return math.isfinite(first_loss) and first_loss > SATURATED_START * math.log(10)
+
+
+def start_note(run: Run) -> Message | None:
+    """A sentence on a run whose initial weights were too large (their loss far above guessing's, see
+    ``SATURATED_START``), whatever its end, unless its reason already says so; None for any other run."""
+    if run.iterations_done < 1 or not _saturated(float(run.losses[0])):
+        return None
+    if getattr(run.reason, "code", "") in ("diverged_std", "diverged_mean_std"):
+        return None
+    return Message("saturated_start", name="weight_init_std", std=run.config.weight_init_std,
+                   book=OPTIONS["weight_init_std"].default, start=float(run.losses[0]), guess=math.log(10))
+
+
 def prepare_training_set(
     x_train: np.ndarray, t_train: np.ndarray, train_size: int | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -428,8 +450,8 @@ def train(
     steps go on (the same numbers, on a copy of the weights; default: when there are two cores or more).
     """
     problems = config.errors()
-    if problems:
-        raise ValueError("; ".join(problems))
+    if problems:  # before anything is allocated: iters=10**12 or hidden=10**8 is refused, not attempted
+        raise ValueError(all_problems(problems))
     overlap = OVERLAP_MEASUREMENTS if overlap is None else overlap
     (x_train, t_train), (x_test, t_test) = data
     rng = np.random.default_rng(config.seed)
@@ -523,15 +545,24 @@ def train(
                         break
                 if not math.isfinite(loss):
                     run.status = "diverged"
-                    run.reason = Message("diverged", iteration=i + 1, loss=float(loss))
+                    if i > 0 and _saturated(run.losses[0]):
+                        run.reason = Message("diverged_std", iteration=i + 1, loss=float(loss),
+                                             name="weight_init_std", std=config.weight_init_std)
+                    else:
+                        run.reason = Message("diverged", iteration=i + 1, loss=float(loss))
                     break
                 run.losses[i] = loss
                 if loss > divergence_limit and i >= DIVERGENCE_WINDOW:
                     recent = float(run.losses[i + 1 - DIVERGENCE_WINDOW : i + 1].mean())
                     if recent > divergence_limit:
                         run.status = "diverged"
-                        run.reason = Message("diverged_mean", iteration=i + 1, window=DIVERGENCE_WINDOW,
-                                             mean=recent, guess=math.log(10))
+                        if _saturated(run.losses[0]):
+                            run.reason = Message("diverged_mean_std", iteration=i + 1, window=DIVERGENCE_WINDOW,
+                                                 mean=recent, start=float(run.losses[0]), guess=math.log(10),
+                                                 name="weight_init_std", std=config.weight_init_std)
+                        else:
+                            run.reason = Message("diverged_mean", iteration=i + 1, window=DIVERGENCE_WINDOW,
+                                                 mean=recent, guess=math.log(10))
                         run.iterations_done = i + 1
                         break
                 elif i == 0:  # the loss of the initial weights, before any step

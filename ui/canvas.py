@@ -13,6 +13,14 @@ per stroke (on pen-up), not an image. Why points rather than a PNG of the canvas
 - the drawing survives navigation and reloads: the session keeps the strokes (``ui.state``), the page passes them
   back and a freshly mounted canvas redraws them.
 
+What a browser may send is bounded twice. The JS never sends more than ``MAX_STROKES`` strokes and ``MAX_POINTS``
+points (a stroke stops taking points, and a new one is refused with a note, when the canvas is full), and only
+finite numbers. The server does not trust that: ``read_strokes`` refuses a larger or malformed value with a
+one-line notice (the drawing stays as it was), and the component's stored value is replaced at once by the
+parsed, capped strokes (``state.keep_widget_value``), so a tampered browser's raw value is never kept in the
+session (a 24 MB value used to pin about 365 MB of server memory per tab, after the tab closed too). Streamlit
+itself still parses whatever arrives, before any app code, up to its ``server.maxWidgetStateSize``.
+
 The JS re-runs whenever ``data`` changes (every stroke, since the strokes travel back in it); it keeps one
 controller per canvas element, so listeners are attached once and an in-progress stroke is never wiped by a
 rerun. The browser's drawing stays the truth; ``data`` only restores a freshly mounted canvas.
@@ -44,6 +52,7 @@ _HTML = """
     <button type="button" class="sgd-undo">↶</button>
     <button type="button" class="sgd-clear">✕</button>
   </div>
+  <div class="sgd-note" role="status" aria-live="polite"></div>
 </div>
 """
 
@@ -71,6 +80,8 @@ _CSS = """
   border-color: var(--st-primary-color, #0072b2); color: var(--st-primary-color, #0072b2);
 }
 .sgd-buttons button:disabled { opacity: 0.45; cursor: default; }
+.sgd-note { font-family: var(--st-font, sans-serif); font-size: 0.9rem; color: #b35900; min-height: 0; }
+.sgd-note:empty { display: none; }
 """
 
 _JS = """
@@ -79,8 +90,10 @@ function createController(root) {
   const hint = root.querySelector('.sgd-hint');
   const undoButton = root.querySelector('.sgd-undo');
   const clearButton = root.querySelector('.sgd-clear');
+  const note = root.querySelector('.sgd-note');
   const ctx = canvas.getContext('2d');
-  const state = { size: 280, pen: 22, strokes: [], current: null, pointerId: null, send: null };
+  const state = { size: 280, pen: 22, strokes: [], current: null, pointerId: null, send: null,
+                  maxStrokes: 100, maxPoints: 20000, full: '' };
 
   function resize() {
     const rect = canvas.getBoundingClientRect();
@@ -120,10 +133,31 @@ function createController(root) {
     undoButton.disabled = state.strokes.length === 0;
     clearButton.disabled = state.strokes.length === 0;
   }
+  function points() { let n = 0; for (const s of state.strokes) n += s.length; return n; }
+  function isFull() { return state.strokes.length >= state.maxStrokes || points() >= state.maxPoints; }
+  // Only what the server takes: at most maxStrokes strokes and maxPoints points, each point two finite numbers.
+  function clean(strokes) {
+    const out = []; let n = 0;
+    if (!Array.isArray(strokes)) return out;
+    for (const s of strokes) {
+      if (out.length >= state.maxStrokes || n >= state.maxPoints) break;
+      if (!Array.isArray(s)) continue;
+      const kept = [];
+      for (const p of s) {
+        if (n + kept.length >= state.maxPoints) break;
+        if (Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number'
+            && Number.isFinite(p[0]) && Number.isFinite(p[1])) kept.push([p[0], p[1]]);
+      }
+      if (kept.length) { out.push(kept); n += kept.length; }
+    }
+    return out;
+  }
   function send() {
     const r = (v) => Math.round(v * 10) / 10;
-    if (state.send) state.send('strokes', state.strokes.map((s) => s.map((p) => [r(p[0]), r(p[1])])));
+    const strokes = clean(state.strokes.map((s) => s.map((p) => [r(p[0]), r(p[1])])));
+    if (state.send) state.send('strokes', strokes);
   }
+  function say(text) { note.textContent = text || ''; }
   function point(e) {
     const rect = canvas.getBoundingClientRect();
     return [(e.clientX - rect.left) * state.size / rect.width, (e.clientY - rect.top) * state.size / rect.height];
@@ -132,6 +166,7 @@ function createController(root) {
     if (state.pointerId !== null) return;            // one finger or pen at a time
     if (e.pointerType === 'mouse' && e.button !== 0) return;
     e.preventDefault();
+    if (isFull()) { say(state.full); return; }          // no stroke beyond the limits
     state.pointerId = e.pointerId;
     try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* synthetic events */ }
     state.current = [point(e)];
@@ -142,7 +177,9 @@ function createController(root) {
     e.preventDefault();
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
     const current = state.current;
+    const room = state.maxPoints - points();              // a stroke stops taking points when the canvas is full
     for (const ev of (events.length ? events : [e])) {
+      if (current.length >= room) { say(state.full); break; }
       const p = point(ev);
       const last = current[current.length - 1];
       if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 1) continue;   // thin out: at least 1 unit apart
@@ -160,8 +197,8 @@ function createController(root) {
     refresh();
     send();
   }
-  function undo() { if (state.strokes.length) { state.strokes.pop(); redraw(); send(); } }
-  function clear() { if (state.strokes.length) { state.strokes = []; redraw(); send(); } }
+  function undo() { if (state.strokes.length) { state.strokes.pop(); say(''); redraw(); send(); } }
+  function clear() { if (state.strokes.length) { state.strokes = []; say(''); redraw(); send(); } }
 
   canvas.addEventListener('pointerdown', down);
   canvas.addEventListener('pointermove', move);
@@ -180,16 +217,20 @@ function createController(root) {
       const size = Number(data.size) || 280, pen = Number(data.pen) || 22;
       const changed = size !== state.size || pen !== state.pen;
       state.size = size; state.pen = pen;
+      const limits = data.limits || {};
+      state.maxStrokes = Number(limits.strokes) || state.maxStrokes;
+      state.maxPoints = Number(limits.points) || state.maxPoints;
       root.style.setProperty('--sgd-size', (data.display || size) + 'px');
       const labels = data.labels || {};                 // the texts in the page's language
       if (labels.hint) hint.textContent = labels.hint;
       if (labels.undo) { undoButton.textContent = labels.undo; undoButton.title = labels.undo_title || ''; }
       if (labels.clear) { clearButton.textContent = labels.clear; clearButton.title = labels.clear_title || ''; }
       if (labels.area) canvas.setAttribute('aria-label', labels.area);
+      if (labels.full) state.full = labels.full;
       if (changed) redraw();
     },
     restore(strokes) {
-      if (Array.isArray(strokes)) state.strokes = strokes.filter(Array.isArray).map((s) => s.map((p) => [p[0], p[1]]));
+      state.strokes = clean(strokes);
       resize(); refresh();
     },
     destroy() { observer.disconnect(); },
@@ -214,8 +255,40 @@ _component = st.components.v2.component("sgd_lab.digit_canvas", html=_HTML, css=
 
 def _on_strokes(key: str, size: int) -> None:
     """The component's callback: the student drew, undid or cleared (a freshly mounted canvas sends nothing, so
-    its empty default never wipes the drawing kept in the session). Only the parsed, capped strokes are kept."""
-    state.set_strokes(strokes_to_json(parse_strokes(state.widget_value(key), size)))
+    the drawing kept in the session is never wiped by it)."""
+    take_strokes(key, state.widget_value(key), size)
+
+
+def take_strokes(key: str, value: Any, size: int = CANVAS_SIZE) -> None:
+    """Take what canvas ``key`` sent: its strokes become the session's drawing. A value the app does not take (too
+    big, not a drawing) changes nothing and says so in one line (``state.flash``). Either way the component keeps
+    only the session's parsed, capped strokes: the browser's raw value is dropped here, before the page runs."""
+    strokes, problem = read_strokes(value, size)
+    if problem is None:
+        state.set_strokes(strokes_to_json(strokes))
+    else:
+        state.flash(t(f"canvas.{problem}", strokes=MAX_STROKES, points=f"{MAX_POINTS:,}"))
+    state.keep_widget_value(key, {"strokes": strokes_to_json(parse_strokes(state.strokes(), size))})
+
+
+def read_strokes(value: Any, size: int = CANVAS_SIZE) -> tuple[list[np.ndarray] | None, str | None]:
+    """The strokes of a value the browser sent, or None and why they are not taken: ``"too_big"`` (more than
+    ``MAX_STROKES`` strokes or ``MAX_POINTS`` points: the JS never sends that) or ``"unreadable"`` (not a list of
+    strokes of (x, y) number pairs). Never recursive, whatever the nesting; points far outside are clamped."""
+    if isinstance(value, dict):
+        value = value.get("strokes")
+    if not isinstance(value, list):
+        return None, "unreadable"
+    if len(value) > MAX_STROKES:
+        return None, "too_big"
+    if not all(isinstance(stroke, list) for stroke in value):
+        return None, "unreadable"
+    if sum(len(stroke) for stroke in value) > MAX_POINTS:
+        return None, "too_big"
+    strokes = parse_strokes(value, size)
+    if sum(len(s) for s in strokes) != sum(len(stroke) for stroke in value):
+        return None, "unreadable"  # a point that is not two finite numbers
+    return strokes, None
 
 
 def parse_strokes(value: Any, size: int = CANVAS_SIZE) -> list[np.ndarray]:
@@ -235,9 +308,7 @@ def parse_strokes(value: Any, size: int = CANVAS_SIZE) -> list[np.ndarray]:
         points = [
             (float(p[0]), float(p[1]))
             for p in stroke[: MAX_POINTS - total]
-            if isinstance(p, (list, tuple))
-            and len(p) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in p)
+            if isinstance(p, (list, tuple)) and len(p) == 2 and _is_coordinate(p[0]) and _is_coordinate(p[1])
         ]
         if points:
             strokes.append(np.clip(np.array(points, dtype=np.float64), -size, 2 * size))
@@ -247,13 +318,20 @@ def parse_strokes(value: Any, size: int = CANVAS_SIZE) -> list[np.ndarray]:
     return strokes
 
 
+def _is_coordinate(v: Any) -> bool:
+    """A finite number (a whole number too large for a float, as JSON allows, is not one)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return -1e308 < v < 1e308 if isinstance(v, int) else math.isfinite(v)
+
+
 def strokes_to_json(strokes: list[np.ndarray]) -> list[list[list[float]]]:
     return [np.round(s, 1).tolist() for s in strokes]
 
 
 #: The canvas's own texts (i18n keys canvas.<name>), sent to its JS with the data (the HTML above has none, so
 #: that it reads the same in every language).
-CANVAS_LABELS = ("hint", "undo", "undo_title", "clear", "clear_title", "area")
+CANVAS_LABELS = ("hint", "undo", "undo_title", "clear", "clear_title", "area", "full")
 
 
 def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, display: int | None = None):
@@ -264,11 +342,17 @@ def digit_canvas(key: str, *, size: int = CANVAS_SIZE, pen: float = PEN_WIDTH, d
     ``display`` is the on-screen side in CSS pixels (default ``size``; narrower screens shrink it to fit).
     """
     current = parse_strokes(state.strokes(), size)
+    kept = {"strokes": strokes_to_json(current)}
+    # What the component holds on the server is the session's drawing and nothing else (not a value a tampered
+    # browser sent under another name), and a freshly mounted canvas starts from it: so the first Clear after a
+    # reload or a page visit is a change the callback sees.
+    state.keep_widget_value(key, kept)
+    labels = {name: t(f"canvas.{name}", strokes=MAX_STROKES, points=f"{MAX_POINTS:,}") for name in CANVAS_LABELS}
     _component(
         key=key,
-        data={"size": size, "pen": pen, "display": display or size, "strokes": strokes_to_json(current),
-              "labels": {name: t(f"canvas.{name}") for name in CANVAS_LABELS}},
-        default={"strokes": []},
+        data={"size": size, "pen": pen, "display": display or size, "strokes": kept["strokes"], "labels": labels,
+              "limits": {"strokes": MAX_STROKES, "points": MAX_POINTS}},
+        default=kept,
         on_strokes_change=lambda: _on_strokes(key, size),
     )
     return current

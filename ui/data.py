@@ -11,20 +11,32 @@ Environment:
 - ``SGDLAB_OFFLINE=1``: never download (tests, classrooms without internet).
 - ``SGDLAB_MIRRORS``: comma-separated mirror URLs replacing ``nn.mnist.MIRRORS`` (``nn.mnist.default_mirrors``;
   tests point it at a closed local port).
+- ``SGDLAB_SHOW_PATHS``: whether pages show the server's paths (where MNIST was read from, a bad ``MNIST_DIR``):
+  ``auto`` (the default: only to a browser on this machine), ``1`` (to every visitor) or ``0`` (to nobody). The
+  operator always finds them in the server's log. ``data_text`` applies it, with the Markdown escaping every text
+  from outside needs (a mirror's error message is shown as it is written, never as a link).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from nn import mnist
 from nn.messages import Message
-from ui.i18n import t
+from ui import runner
+from ui.i18n import t, translate_core
+from ui.model_files import plain
+
+_log = get_logger(__name__)  # the operator's view: full paths, full errors
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,7 @@ class Settings:
         return cls(
             data_dir=env.get("MNIST_DIR") or None,
             cache_dir=env.get("SGDLAB_CACHE_DIR") or None,
-            offline=env.get("SGDLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"),
+            offline=env.get("SGDLAB_OFFLINE", "").strip().lower() in _YES,
             mirrors=mnist.default_mirrors(env),
         )
 
@@ -78,11 +90,16 @@ class DataStore:
         self.error = ""  # why MNIST_DIR could not be used, in one sentence
         try:
             data = mnist.load_dataset(
-                settings.data_dir, settings.cache_dir, allow_download=False, allow_embedded=True
+                settings.data_dir, settings.cache_dir, allow_download=False, allow_embedded=True,
+                dir_name="MNIST_DIR",  # where Settings.data_dir comes from
             )
         except mnist.MnistError as exc:  # a bad MNIST_DIR: say so, and carry on with the sample
-            self.error = Message("mnist_dir_unusable", error=str(exc))  # shown through i18n.translate_core
+            self.error = Message("mnist_dir_unusable", error=str(exc))  # shown through data_text
+            _log.warning("%s", self.error)
             data = mnist.load_embedded()
+        _log.info("data: %s", data.describe())
+        if data.damaged_cache is not None:
+            _log.warning("%s", data.damaged_cache.sentence())
         self._data = data
         if data.is_full:
             state = "done"
@@ -130,8 +147,10 @@ class DataStore:
         except Exception as exc:  # noqa: BLE001 - any failure is shown on the home page, with a retry button
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
             message = lines[0] + (f" ({lines[1]})" if len(lines) > 1 else "")
+            _log.warning("MNIST download failed: %s", exc)
             self._status = replace(self._status, state="failed", error=message)
             return
+        _log.info("data: %s", data.describe())
         self._data = data
         self._status = replace(self._status, state="done", files_done=DownloadStatus.FILES, error="")
 
@@ -163,3 +182,62 @@ def dataset_summary(data: mnist.MnistData) -> str:
     what = t("sidebar.full_mnist") if data.is_full else (
         t("sidebar.offline_sample") if data.source == "embedded" else t("sidebar.mnist_format"))
     return t("sidebar.summary", what=what, n_train=f"{data.n_train:,}", n_test=f"{data.n_test:,}")
+
+
+# -- what a page shows of the data's messages ---------------------------------------------------------------------
+
+#: An absolute or home-relative path in a text (not a URL's path: that follows a host name, ``:`` or ``/``).
+_PATH = re.compile(r"(?<![\w:/.~…-])~?/[^\s'\"(),;:]*[^\s'\"(),;:./]")
+
+
+def show_paths(environ=None) -> bool:
+    """Whether this page may show the server's paths: ``SGDLAB_SHOW_PATHS`` "1" or "0", else ("auto", the
+    default) only when the visitor's browser runs on this machine (``ui.runner.browser_is_local``)."""
+    env = os.environ if environ is None else environ
+    value = env.get("SGDLAB_SHOW_PATHS", "auto").strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    return runner.browser_is_local()
+
+
+def data_text(text: str, *, markdown: bool = True) -> str:
+    """``text`` about the data as this page shows it: a message of ``nn/`` (where the data came from, why
+    ``MNIST_DIR`` could not be used) or a text from outside (a mirror's error, a damaged file's fault).
+
+    In the session's language (``translate_core``); without the server's paths unless ``show_paths()``: the
+    place a data set was read from becomes "this server", any other path "…/<its last part>" (URLs stay); and,
+    when ``markdown`` (the text goes into ``st.markdown``, ``st.info``…), as plain text: its Markdown escaped
+    (``ui.model_files.plain``), so that nothing from outside shows as a link or emphasis."""
+    if not show_paths():
+        text = _without_paths(text)
+    shown = translate_core(text)
+    return plain(shown, limit=600) if markdown else shown
+
+
+def _without_paths(text):
+    if isinstance(text, Message):
+        params = {name: t("home.where_server") if name == "where" and "://" not in str(value) else
+                  _without_paths(value) for name, value in text.params.items()}
+        return Message(text.code, **params)
+    if isinstance(text, str):
+        for known in _known_paths():  # first the configured ones, which may hold spaces
+            text = text.replace(known, t("home.server_path", name=Path(known).name or "…"))
+        return _PATH.sub(lambda m: t("home.server_path", name=Path(m.group(0)).name or "…"), text)
+    return text
+
+
+def _known_paths() -> list[str]:
+    """The data and cache directories this server is configured with, as messages may write them (longest first)."""
+    settings = Settings.from_env()
+    forms = set()
+    cache_dir = settings.cache_dir or str(mnist.default_cache_dir())
+    for given in (settings.data_dir, cache_dir, str(mnist.cache_path(cache_dir))):
+        if not given:
+            continue
+        path = Path(given).expanduser()
+        home = str(Path.home())
+        forms |= {given, str(path), str(path.resolve())}
+        forms |= {"~" + f[len(home):] for f in list(forms) if home not in ("", "/") and f.startswith(home + os.sep)}
+    return sorted((f for f in forms if os.sep in f and f.strip(os.sep + "~.")), key=len, reverse=True)

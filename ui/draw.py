@@ -155,12 +155,17 @@ def drawing_section(model_key) -> None:
     with left:
         strokes = canvas.digit_canvas(state.KEY_DRAW_CANVAS)
         st.caption(t("draw.canvas_caption"))
+        notice = state.flash()  # what the canvas sent and was not taken (ui.canvas.take_strokes)
+        if notice:
+            st.warning(notice, icon=":material/block:")
     inputs = drawing_input(strokes)
     net = models.network_for(model_key)
     if inputs is None or net is None:
         with right:
             if net is None:
                 st.warning(t("draw.no_weights"))
+            elif strokes:  # a dot, a tiny mark: too little ink to crop and scale like MNIST
+                st.info(t("draw.too_small"))
             else:
                 st.info(t("draw.draw_first"))
         return

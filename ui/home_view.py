@@ -31,7 +31,7 @@ def dataset_panel() -> None:
     st.subheader(t("home.data_title"))
     store = ui_data.ensure_download()
     if store.error:
-        st.error(translate_core(store.error))
+        st.error(ui_data.data_text(store.error))
     status = store.status
 
     @st.fragment(run_every=DOWNLOAD_POLL_SECONDS if status.state == "running" else None)
@@ -39,15 +39,19 @@ def dataset_panel() -> None:
         s = ui_data.store()
         data, current = s.data, s.status
         if data.is_full:
-            st.success(t("home.loaded_full", what=translate_core(data.describe())))
+            st.success(t("home.loaded_full", what=ui_data.data_text(data.describe())))
         else:
-            st.info(t("home.loaded_sample", what=translate_core(data.describe())))
+            st.info(t("home.loaded_sample", what=ui_data.data_text(data.describe())))
+        damage = data.damaged_cache
+        if damage is not None:
+            st.warning(t("home.cache_damaged", file=ui_data.data_text(damage.path),
+                         error=ui_data.data_text(damage.fault)))
         if current.state == "running":
             name = f" — {current.file_name}" if current.file_name else ""
             st.progress(current.fraction, text=t("home.downloading", name=name, fraction=f"{current.fraction:.0%}"))
             st.caption(t("home.download_caption"))
         elif current.state == "failed":
-            st.warning(t("home.download_failed", error=current.error))
+            st.warning(t("home.download_failed", error=ui_data.data_text(current.error)))
             st.button(t("home.retry"), key=state.KEY_RETRY_DOWNLOAD, on_click=_retry)
         elif current.state == "off" and not data.is_full:
             st.caption(t("home.downloads_off"))

@@ -78,6 +78,15 @@ def results_table(check: ni.GradientCheck) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).rename(columns={c: t(f"grad.col_{c}") for c in columns})
 
 
+def plain_keys_text(check: ni.GradientCheck) -> str:
+    """What the book's loop ran on: "b1, b2", or "b1 (first 50 of 1,000), b2" for a wide network."""
+    parts = []
+    for key, n in zip(check.plain_keys, check.plain_counts or [check.backprop[k].size for k in check.plain_keys]):
+        total = check.backprop[key].size
+        parts.append(key if n >= total else t("grad.first_of", key=key, n=f"{n:,}", total=f"{total:,}"))
+    return ", ".join(parts)
+
+
 def verdict(check: ni.GradientCheck) -> tuple[bool, str]:
     """Pass/fail and one sentence naming the worst parameter and the threshold."""
     worst = max(check.checks, key=lambda c: c.max_rel_error)
@@ -104,11 +113,11 @@ def gradient_check_page() -> None:
     with c3:
         batch_seed = st.number_input(t("grad.batch_seed"), **settings.limits("grad.batch_seed"),
                                      help=t("grad.batch_seed_help"),
-                                     **state.bind("grad.batch_seed"))
+                                     **state.bind("grad.batch_seed", as_value=True))
     fresh_seed = 0
     if choice.key == FRESH:
         fresh_seed = st.number_input(t("grad.fresh_seed"), **settings.limits("grad.fresh_seed"),
-                                     **state.bind("grad.fresh_seed"))
+                                     **state.bind("grad.fresh_seed", as_value=True))
     net = models.network_for(choice.key, fresh_seed)
     if net is None:
         st.warning(t("inside.no_weights"))
@@ -125,6 +134,9 @@ def gradient_check_page() -> None:
 
     passed, sentence = verdict(check)
     (st.success if passed else st.error)(sentence)
+    if check.batch_capped:  # a wide network: fewer images, so that the check stays within seconds
+        st.info(t("grad.capped", hidden=f"{check.backprop['W1'].shape[1]:,}", n=check.batch_size,
+                  requested=check.requested_batch, work=f"{ni.MAX_CHECK_WORK:,}"), icon=":material/speed:")
     st.dataframe(results_table(check), hide_index=True, width="stretch", key="sgd_grad_table")
     st.caption(t("grad.table_caption", threshold=f"{check.threshold:.0e}", n=check.batch_size))
 
@@ -138,7 +150,7 @@ def gradient_check_page() -> None:
     m3.metric(t("grad.book"), f"≈ {_fmt_time(check.plain_estimate_s)}",
               t("grad.times_estimate", x=f"{plain_slower:,.0f}"), delta_color="off", delta_arrow="off",
               help=t("grad.book_help"))
-    st.caption(t("grad.book_caption", n=check.plain_params, keys=", ".join(check.plain_keys),
+    st.caption(t("grad.book_caption", n=check.plain_params, keys=plain_keys_text(check),
                  took=_fmt_time(check.plain_s), total=f"{check.n_params:,}", estimate=_fmt_time(check.plain_estimate_s)))
 
     st.subheader(t("grad.agreement_title"))
@@ -147,7 +159,7 @@ def gradient_check_page() -> None:
     if unit is None or unit > hidden:
         unit = ni.busiest_unit(check.backprop) + 1
     unit = st.columns([1, 3])[0].number_input(
-        t("inside.hidden_unit", n=hidden), 1, hidden, help=t("grad.unit_help"), **state.bind("grad.unit", unit)) - 1
+        t("inside.hidden_unit", n=hidden), 1, hidden, help=t("grad.unit_help"), **state.bind("grad.unit", unit, as_value=True)) - 1
     st.plotly_chart(fig.gradient_heatmaps(check.numerical["W1"][:, unit], check.backprop["W1"][:, unit], unit),
                     key="sgd_grad_heatmaps", config=_CHART)
     st.caption(t("grad.heatmap_caption"))
@@ -210,7 +222,7 @@ def hidden_units_page() -> None:
     hidden = W1.shape[1]
     unit = min(state.get("units.unit"), hidden)
     unit = st.columns([1, 3])[0].number_input(t("inside.hidden_unit", n=hidden), 1, hidden,
-                                              **state.bind("units.unit", unit)) - 1
+                                              **state.bind("units.unit", unit, as_value=True)) - 1
     st.plotly_chart(fig.unit_detail_figure(W1[:, unit], net.params["W2"][unit], unit), key="sgd_units_detail",
                     config=_CHART)
     st.caption(t("units.close_caption"))

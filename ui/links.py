@@ -114,6 +114,14 @@ def _text(raw: Any) -> str:
     return str(raw)
 
 
+def shown(text: str, most: int = 40) -> str:
+    """A value as a warning repeats it inside a `code` span, with no way out of it: no backtick (each becomes ')
+    and no line break or other control character (runs of them and of spaces become one space), trimmed, at most
+    ``most`` characters. "" when the value was empty or only spaces (the warning then says "is empty")."""
+    printable = "".join(c if c.isprintable() else " " for c in text).replace("`", "'")
+    return re.sub(r"\s+", " ", printable).strip()[:most]
+
+
 def parse(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[Notice]]:
     """The values of the known parameters present in ``query``, and a notice for each one that fell back."""
     values, notices = {}, []
@@ -125,8 +133,7 @@ def parse(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[Notice]]:
             values[name] = option.read(text)
         except (ValueError, KeyError, OverflowError):
             values[name] = option.default
-            given = re.sub(r"[`\s]+", " ", text)[:40]  # shown inside `code` in a warning: no way out of it
-            notices.append(Notice(name, given, option.write(option.default), option.allowed))
+            notices.append(Notice(name, shown(text), option.write(option.default), option.allowed))
     return values, notices
 
 

@@ -83,6 +83,8 @@ def add_upload(data: bytes, name: str = "") -> tuple[object | None, str]:
         run = load_model(data).to_run()
     except ModelFileError as exc:
         return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - whatever a crafted file provokes: one line, nothing changes
+        return None, t("model_files.unexpected", error=type(exc).__name__)
     job = UploadedJob(state.next_job_number(), run, name)
     state.add_job(job)
     state.remember_upload(digest, job.id)
