@@ -139,14 +139,12 @@ def test_a_24_mb_canvas_value_is_refused_and_does_not_pin_server_memory(browser,
     assert page.locator("h3", has_text="It reads 1").count() == 1  # the drawing before it, still read
     # a value under a name the canvas does not have: no callback runs, and the page's run drops it too
     _send(page, HUGE, name="junk")
-    page.wait_for_timeout(5_000)
-    _idle(pid)
+    _idle(pid)  # the server has finished with it (no CPU for 3 s)
     grown_junk = _rss_mb(pid) - before
     settled(page)
     assert page.locator("h3", has_text="It reads 1").count() == 1
     context.close()
     _idle(pid)
-    time.sleep(5)
     closed = _rss_mb(pid) - before
     print(f"\nserver RSS: {before:.0f} MB, +{grown:.0f} MB after the 24 MB value, +{grown_junk:.0f} MB after the "
           f"same under another name, +{closed:.0f} MB after the tab closed (before the fix: +365 MB per value, kept)")
