@@ -32,7 +32,7 @@ def apply(values: dict) -> None:
         state.set_lecture_mode(values["lecture"])
     training = {k: v for k, v in values.items() if k in links.TRAINING}
     if training:
-        tv.set_config(links.to_config(training, base=tv.config_from_settings()))
+        tv.set_config(links.to_config(training))  # a parameter left out: its default (README)
 
 
 def notice_lines(notices: list[links.Notice]) -> str:
