@@ -112,3 +112,12 @@ class FakeJob:
 
     def join(self, timeout=None):
         return True
+
+
+def train_page_with(query: dict) -> AppTest:
+    """A new session that opens the Train page with ``query`` in its address (a link)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

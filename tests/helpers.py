@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,16 @@ def _parent_of(pid: int) -> int | None:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def padded_to(good: bytes, size: int) -> bytes:
+    """``good`` (a model file) with a stored member of padding, exactly ``size`` bytes long (still a valid file)."""
+    def with_padding(n: int) -> bytes:
+        buffer = io.BytesIO(good)
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
+            archive.writestr("padding.bin", bytes(n))
+        return buffer.getvalue()
+
+    data = with_padding(1000 + size - len(with_padding(1000)))
+    assert len(data) == size
+    return data

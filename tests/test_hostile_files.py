@@ -38,7 +38,7 @@ from nn.model_file import (
 )
 from nn.train import EpochRecord, TrainConfig, train
 from tests.app_helpers import APP, FakeJob, give_jobs, jobs_of, session_of
-from tests.helpers import _members, _npz
+from tests.helpers import _members, _npz, padded_to
 from ui import state
 from ui.canvas import MAX_POINTS, MAX_STROKES, parse_strokes, read_strokes
 
@@ -293,27 +293,13 @@ def test_pickle_and_a_zip_bomb_are_refused_cheaply(good):
     assert peak < 20_000_000 and seconds < 2.0, (peak, seconds)  # never unpacked
 
 
-def _padded_to(good: bytes, size: int) -> bytes:
-    """``good`` with a stored member of padding, exactly ``size`` bytes long (still a valid model file)."""
-    def with_padding(n: int) -> bytes:
-        buffer = io.BytesIO(good)
-        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
-            archive.writestr("padding.bin", bytes(n))
-        return buffer.getvalue()
-
-    trial = with_padding(1000)
-    data = with_padding(1000 + size - len(trial))
-    assert len(data) == size
-    return data
-
-
 def test_a_file_of_exactly_the_limit_loads_and_one_byte_more_is_refused(good):
     """8 MB is 8,000,000 bytes for the uploader (Streamlit counts decimal megabytes in the browser), the model-file
     limit and the message alike."""
     assert MAX_MODEL_BYTES == 8_000_000 and MAX_MODEL_MB == 8
-    exact = _padded_to(good, MAX_MODEL_BYTES)
+    exact = padded_to(good, MAX_MODEL_BYTES)
     assert load_model(exact).meta["name"] == "small"
-    message, _, _ = _refused(_padded_to(good, MAX_MODEL_BYTES + 1))
+    message, _, _ = _refused(padded_to(good, MAX_MODEL_BYTES + 1))
     assert message == "the file is too large: 8,000,001 bytes (limit 8,000,000 bytes, 8 MB)"
 
 
@@ -367,14 +353,14 @@ def test_a_crafted_upload_says_why_in_one_line_and_changes_nothing(train_page, s
                                                                               '"n_train": 1' + "0" * 4999)),
         "10³⁰ iterations": _with_meta_text(good, json.dumps(meta)),
         "pickle": _npz(dict(_members(good), W1=np.array([{"evil": 1}], dtype=object)), allow_pickle=True),
-        "one byte over": _padded_to(good, MAX_MODEL_BYTES + 1),
+        "one byte over": padded_to(good, MAX_MODEL_BYTES + 1),
     }
     assert _upload(train_page, files[case], "crafted.npz") == [f"Could not load crafted.npz: {expected}"]
     _upload_kept_everything(train_page, small_run)
 
 
 def test_an_upload_of_exactly_the_limit_is_taken(train_page, small_run, good):
-    assert _upload(train_page, _padded_to(good, MAX_MODEL_BYTES), "exact.npz") == []
+    assert _upload(train_page, padded_to(good, MAX_MODEL_BYTES), "exact.npz") == []
     assert len(jobs_of(train_page)) == 2 and jobs_of(train_page)[0].run is small_run
     assert any(s.value.startswith("Loaded #2 uploaded") for s in train_page.success)
 

@@ -14,7 +14,7 @@ from nn import mnist
 from nn.messages import Message
 from nn.options import BY_URL
 from nn.train import Run, TrainConfig, start_note, train
-from tests.app_helpers import APP, _finish, _short_run, jobs_of
+from tests.app_helpers import _finish, _short_run, jobs_of, train_page_with
 from tests.helpers import run_cli
 from ui import i18n, link_view, links, state
 
@@ -232,14 +232,7 @@ def test_repeated_and_unknown_parameters():
 pytest_app = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
 
-def _train_page_with(query: dict):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _warning_lines(at) -> list[str]:
@@ -255,7 +248,7 @@ HOSTILE_LINK = {"iters": HOSTILE["script"], "batch": HOSTILE["huge"], "lr": "nan
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_a_hostile_link_warns_once_on_the_train_page_and_the_page_goes_on_working(lang):
     query = {**HOSTILE_LINK, "lang": lang} if lang == "ja" else HOSTILE_LINK
-    at = _train_page_with(query)
+    at = train_page_with(query)
     lines = _warning_lines(at)
     _, notices = links.parse(query)
     assert len(lines) == len(notices) == 9  # each bad value once; the unknown parameter is no concern of ours
@@ -272,7 +265,7 @@ def test_a_hostile_link_warns_once_on_the_train_page_and_the_page_goes_on_workin
 
 @pytest_app
 def test_a_hostile_link_opened_later_keeps_the_runs_and_the_settings_it_does_not_touch():
-    at = _train_page_with({"seed": "7"})
+    at = train_page_with({"seed": "7"})
     _short_run(at, iters=30, train_size=300)
     _finish(at)
     at.query_params.update({"iters": "", "lr": HOSTILE["script"], "seed": "7"})
@@ -287,7 +280,7 @@ def test_a_hostile_link_opened_later_keeps_the_runs_and_the_settings_it_does_not
 
 @pytest_app
 def test_an_empty_value_in_a_link_in_japanese():
-    at = _train_page_with({"iters": "", "lang": "ja"})
+    at = train_page_with({"iters": "", "lang": "ja"})
     assert _warning_lines(at) == ["- **iters** が空です (使える値: 1 – 1,000,000)："
                                   "**10000** を使います"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nn.train import TrainConfig
-from tests.app_helpers import _app, _open, setting_of
+from tests.app_helpers import _app, _open, setting_of, train_page_with
 from ui import links, state
 
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
@@ -74,20 +74,11 @@ def test_the_widgets_and_the_link_show_the_ranges_of_the_one_table():
 # -- the app ----------------------------------------------------------------------------------------------------
 
 
-def _train_page_with(query: dict):
-    from streamlit.testing.v1 import AppTest
 
-    from tests.app_helpers import APP
-
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_a_link_restores_every_option_on_the_train_page():
-    at = _train_page_with({"iters": "1234", "batch": "50", "lr": "0.5", "hidden": "80", "std": "0.05",
+    at = train_page_with({"iters": "1234", "batch": "50", "lr": "0.5", "hidden": "80", "std": "0.05",
                            "images": "300", "seed": "7", "gradient": "numerical"})
     assert at.number_input(key=state.KEY_ITERS).value == 1234
     assert at.number_input(key=state.KEY_BATCH).value == 50
@@ -107,14 +98,14 @@ def test_a_link_restores_every_option_on_the_train_page():
 
 
 def test_a_preset_link_and_lang_lecture_are_carried_into_the_session():
-    at = _train_page_with({"iters": "1000", "lang": "ja", "lecture": "1"})
+    at = train_page_with({"iters": "1000", "lang": "ja", "lecture": "1"})
     assert at.selectbox(key=state.KEY_PRESET).value == "Quick look (1,000 iterations)"
     assert setting_of(at, "lang") == "ja" and setting_of(at, "lecture") is True
     assert at.query_params["lang"] == "ja" and at.query_params["lecture"] == "1"
 
 
 def test_bad_values_fall_back_with_one_warning_naming_each():
-    at = _train_page_with({"iters": "abc", "lr": "-1", "batch": "0", "hidden": "1e9", "gradient": "magic",
+    at = train_page_with({"iters": "abc", "lr": "-1", "batch": "0", "hidden": "1e9", "gradient": "magic",
                            "seed": "5"})
     warning = "\n".join(w.value for w in at.warning)
     for name, used in (("iters", "10000"), ("lr", "0.1"), ("batch", "100"), ("hidden", "50"),
@@ -131,7 +122,7 @@ def test_bad_values_fall_back_with_one_warning_naming_each():
 
 
 def test_a_bad_value_in_a_link_that_also_switches_the_language_is_warned_about_in_that_language():
-    at = _train_page_with({"iters": "abc", "lang": "ja"})  # app.py reruns once for the language: warn after it
+    at = train_page_with({"iters": "abc", "lang": "ja"})  # app.py reruns once for the language: warn after it
     warning = "\n".join(w.value for w in at.warning)
     assert "**iters**" in warning and "**10000**" in warning
     from ui import i18n

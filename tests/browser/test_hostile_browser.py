@@ -12,10 +12,8 @@ Run: ``python -m pytest tests/browser/test_hostile_browser.py -m browser -q``.
 
 from __future__ import annotations
 
-import io
 import os
 import time
-import zipfile
 
 import numpy as np
 import pytest
@@ -24,7 +22,7 @@ from nn.model_file import MAX_MODEL_BYTES, save_run
 from nn.train import TrainConfig, train
 from tests.browser.helpers import settled
 from tests.browser.streamlit_server import streamlit_server
-from tests.helpers import child_processes
+from tests.helpers import child_processes, padded_to
 
 pytestmark = pytest.mark.browser
 
@@ -86,6 +84,14 @@ def _idle(pid: int, quiet: float = 3.0, limit: float = 120.0) -> None:
             return
 
 
+def _new_page(browser):
+    """A new browser context (its own storage: another visitor) and a page in it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    return context, page
+
+
 def _draw_page(page, url: str):
     page.goto(url)  # through the home page, as the draw test does (st.navigation runs first)
     page.get_by_text("Draw a digit").first.wait_for(timeout=60_000)
@@ -124,9 +130,7 @@ HUGE = f"() => {{ const p = []; for (let i = 0; i < {N_HUGE}; i++) p.push([i % 2
 
 def test_a_24_mb_canvas_value_is_refused_and_does_not_pin_server_memory(browser, server):
     url, pid = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     pad = _draw_page(page, url)
     _draw_a_one(page, pad)
     _idle(pid)
@@ -153,9 +157,7 @@ def test_a_24_mb_canvas_value_is_refused_and_does_not_pin_server_memory(browser,
 
 def test_values_that_are_not_a_drawing_are_refused_in_one_line(browser, server):
     url, _ = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     pad = _draw_page(page, url)
     _draw_a_one(page, pad)
     for value, message in (
@@ -181,9 +183,7 @@ def test_a_value_nested_5000_deep_breaks_only_that_tab_until_a_reload_which_brin
     about 1,000 levels: the page shows Streamlit's error until it is reloaded. The canvas's JS can never send such
     a value; a reload brings back the session (the drawing, here) from the reload store."""
     url, _ = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     pad = _draw_page(page, url)
     _draw_a_one(page, pad)
     _send(page, "() => { let v = []; for (let i = 0; i < 5000; i++) v = [v]; return v; }")
@@ -197,9 +197,7 @@ def test_a_value_nested_5000_deep_breaks_only_that_tab_until_a_reload_which_brin
 
 def test_the_canvas_js_never_sends_more_than_the_limits(browser, server):
     url, _ = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     pad = _draw_page(page, url)
     root = page.locator(".sgd-canvas")
     root.evaluate(_RECORD_SENT)
@@ -234,9 +232,7 @@ def test_the_canvas_js_never_sends_more_than_the_limits(browser, server):
 
 def test_a_single_dot_is_too_small_to_read_and_clear_works_after_a_page_visit(browser, server):
     url, _ = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     pad = _draw_page(page, url)
     box = pad.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -270,35 +266,20 @@ def model_bytes():
     return save_run(run, name="small")
 
 
-def _padded_to(good: bytes, size: int) -> bytes:
-    """``good`` with a stored member of padding, exactly ``size`` bytes long (still a valid model file)."""
-    def with_padding(n: int) -> bytes:
-        buffer = io.BytesIO(good)
-        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as archive:
-            archive.writestr("padding.bin", bytes(n))
-        return buffer.getvalue()
-
-    data = with_padding(1000 + size - len(with_padding(1000)))
-    assert len(data) == size
-    return data
-
-
 def test_the_uploader_takes_exactly_the_limit_and_refuses_one_byte_more(browser, server, model_bytes):
     """Streamlit's uploader counts ``maxUploadSize`` in decimal megabytes in the browser: 8 MB is 8,000,000 bytes,
     as for the model-file limit and the page's text."""
     url, _ = server
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = _new_page(browser)
     page.goto(f"{url}/train")
     page.get_by_role("heading", name="Train the network").wait_for()
     uploader = page.locator("[data-testid='stFileUploader']")
     assert "at most 8 MB" in uploader.inner_text() and "8MB per file" in uploader.inner_text()
     chooser = uploader.locator("input[type='file']")
     chooser.set_input_files({"name": "over.npz", "mimeType": "application/octet-stream",
-                             "buffer": _padded_to(model_bytes, MAX_MODEL_BYTES + 1)})
+                             "buffer": padded_to(model_bytes, MAX_MODEL_BYTES + 1)})
     page.get_by_text("File must be 8.0MB or smaller.").wait_for(timeout=30_000)
     chooser.set_input_files({"name": "exact.npz", "mimeType": "application/octet-stream",
-                             "buffer": _padded_to(model_bytes, MAX_MODEL_BYTES)})
+                             "buffer": padded_to(model_bytes, MAX_MODEL_BYTES)})
     page.get_by_text("Loaded #1 uploaded").wait_for(timeout=60_000)
     context.close()
