@@ -43,7 +43,7 @@ with live:
 jobs = state.jobs()
 if jobs:
     st.subheader(t("train.runs_title"))
-    st.caption(t("train.runs_caption", n=state.MAX_RUNS))
+    st.caption(t("train.runs_caption", n=state.MAX_JOBS))
     st.dataframe(tv.runs_table(jobs), hide_index=True, width="stretch", key="sgd_train_runs_table")
 
 model_files.panel()

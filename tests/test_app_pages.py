@@ -138,12 +138,12 @@ def test_loss_curves_and_overfitting_pages_show_a_finished_run():
 def test_the_session_keeps_its_last_runs_only():
     at = _open(_app(), "pages/train.py")
     at.number_input(key=state.KEY_ITERS).set_value(5).run()
-    for _ in range(state.MAX_RUNS + 2):
+    for _ in range(state.MAX_JOBS + 2):
         at.button(key=state.KEY_START).click().run()
         _finish(at)
     jobs = jobs_of(at)
-    assert len(jobs) == state.MAX_RUNS
-    assert [j.id for j in jobs] == list(range(3, state.MAX_RUNS + 3))  # the oldest two were dropped
+    assert len(jobs) == state.MAX_JOBS
+    assert [j.id for j in jobs] == list(range(3, state.MAX_JOBS + 3))  # the oldest two were dropped
 
 
 def test_overfitting_experiment_in_one_click():

@@ -27,7 +27,7 @@ Defaults, for a class of 30 on a server with 1 GB (Community Cloud gives 0.7-2.7
   reloads of the same browser replacing each other (one token per browser, not per tab), leaves room for the
   lecturer's machines and for visitors before and after the class. It also bounds what a script that invents
   tokens can do: it can evict other entries (never read them), and never grow the store past this.
-- ``max_bytes`` = 256 MB: a session keeps at most 8 runs (``ui.state.MAX_RUNS``); the book's full-MNIST run is
+- ``max_bytes`` = 256 MB: a session keeps at most 8 runs (``ui.state.MAX_JOBS``); the book's full-MNIST run is
   ~1.4 MB with its W1 snapshots (float16), ~0.3 MB without, so a full session is ~11 MB and a typical one (2-4
   runs) 3-6 MB. 256 MB holds every session of the class at a typical size, and ~23 sessions at the maximum.
   With the server's ~250 MB (MNIST and the interpreter) and 30 live sessions at their maximum (~340 MB, which

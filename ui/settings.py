@@ -157,10 +157,6 @@ TRAINING = tuple(s.name for s in SETTINGS.values() if s.option)
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS.values()}
 
 
-def default(name: str) -> Any:
-    return SETTINGS[name].default
-
-
 def check_or_default(name: str, value: Any) -> Any:
     """``value`` if the setting allows it, else its default (an int/float None default stays None)."""
     setting = SETTINGS[name]

@@ -34,7 +34,6 @@ from ui.settings import SETTINGS
 #: How many jobs a session keeps (oldest finished ones are dropped first). The book's run holds ~80 KB of
 #: losses, ~160 KB of weights and ~1.3 MB of W1 snapshots: 8 runs cost a visitor at most about 12 MB.
 MAX_JOBS = 8
-MAX_RUNS = MAX_JOBS  # the name the pages' captions use
 
 KEY_SESSION = "sgd_session"  # the Session object
 
