@@ -4,12 +4,13 @@ import os
 
 import streamlit as st
 
-from ui import i18n, link_view, persist, sidebar, state
+from ui import i18n, link_view, persist, sidebar, state, streamlit_guard
 from ui.i18n import t
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 st.set_page_config(page_title="SGD Lab", page_icon="📉", layout="wide")
+streamlit_guard.install(on_drop=lambda: state.flash(t("canvas.dropped")))  # not an error on every run after
 
 pages = [
     st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),

@@ -321,3 +321,36 @@ def test_a_bad_idx_file_in_mnist_dir_is_one_line(tmp_path, bad, message):
     if message.endswith(": "):
         assert re.search(r"2,?147,?483,?648 images", line), line
     _one_line_exit_2(run_cli("train", "--iters", "5", "--data-dir", str(directory)), message)
+
+
+# -- 6. a widget value Python cannot parse (Streamlit parses it before any app code runs) ---------------------------
+
+
+@pytest.mark.parametrize("text", [
+    '{"strokes": ' + "[" * 5000 + "]" * 5000 + "}",  # RecursionError in json.loads
+    '{"strokes": ' + "1" * 5000 + "}",  # ValueError: more digits than Python turns into an int
+    '{"strokes": [',  # not JSON at all
+])
+def test_a_widget_value_that_cannot_be_parsed_is_dropped_with_a_notice(text, monkeypatch):
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.runtime.state import session_state
+
+    from ui import streamlit_guard
+
+    dropped = []
+    assert streamlit_guard.install(on_drop=lambda: dropped.append(1))
+    assert streamlit_guard.installed()
+    value = WidgetState(id="canvas", json_value=text)
+    assert session_state.unpack_widget_state_value(value) is None  # a cleared value, not an exception
+    assert dropped == [1]
+    good = WidgetState(id="canvas", json_value='{"strokes": [[[1, 2], [3, 4]]]}')
+    assert session_state.unpack_widget_state_value(good) == {"strokes": [[[1, 2], [3, 4]]]}
+    assert dropped == [1]  # a value it can read is Streamlit's, untouched
+    streamlit_guard.install()  # installing again wraps nothing twice and drops the hook
+    assert session_state.unpack_widget_state_value(value) is None and dropped == [1]
+
+
+def test_the_app_installs_the_guard_and_says_what_was_dropped_in_both_languages():
+    assert "streamlit_guard.install(" in open("app.py", encoding="utf-8").read()
+    for messages in (EN, JA):
+        assert messages["canvas.dropped"]

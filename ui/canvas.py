@@ -19,7 +19,8 @@ finite numbers. The server does not trust that: ``read_strokes`` refuses a large
 one-line notice (the drawing stays as it was), and the component's stored value is replaced at once by the
 parsed, capped strokes (``state.keep_widget_value``), so a tampered browser's raw value is never kept in the
 session (a 24 MB value used to pin about 365 MB of server memory per tab, after the tab closed too). Streamlit
-itself still parses whatever arrives, before any app code, up to its ``server.maxWidgetStateSize``.
+itself still parses whatever arrives, before any app code, up to its ``server.maxWidgetStateSize``; a value that
+Python's JSON reader refuses (nested 5,000 deep) is dropped there by ``ui.streamlit_guard``, with a notice.
 
 The JS re-runs whenever ``data`` changes (every stroke, since the strokes travel back in it); it keeps one
 controller per canvas element, so listeners are attached once and an in-progress stroke is never wiped by a

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 
 TOO_BIG = "The canvas sent more than SGD Lab reads"
 UNREADABLE = "The canvas sent something that is not a drawing"
+DROPPED = "The page sent a value SGD Lab cannot read"
 EMPTY = "Draw a digit on the black square"
 N_HUGE = 2_600_000  # points in one stroke: about 24 MB of JSON
 
@@ -178,19 +179,25 @@ def test_values_that_are_not_a_drawing_are_refused_in_one_line(browser, server):
     context.close()
 
 
-def test_a_value_nested_5000_deep_breaks_only_that_tab_until_a_reload_which_brings_everything_back(browser, server):
+def test_a_value_nested_5000_deep_is_not_taken_and_the_tab_goes_on(browser, server):
     """Streamlit parses a component's value (json.loads) before any app code runs, and Python's reader stops at
-    about 1,000 levels: the page shows Streamlit's error until it is reloaded. The canvas's JS can never send such
-    a value; a reload brings back the session (the drawing, here) from the reload store."""
+    about 1,000 levels. The canvas's JS never sends such a value; when a tampered browser does, the guard
+    (ui.streamlit_guard) reads it as no value: the canvas says it is not a drawing, the drawing stays, and the tab
+    goes on working, with no reload."""
     url, _ = server
     context, page = _new_page(browser)
     pad = _draw_page(page, url)
     _draw_a_one(page, pad)
     _send(page, "() => { let v = []; for (let i = 0; i < 5000; i++) v = [v]; return v; }")
-    page.get_by_text("This app has encountered an error").first.wait_for(timeout=30_000)
-    page.reload()
-    page.locator(".sgd-pad canvas").wait_for(state="visible")
-    page.locator("h3", has_text="It reads 1").wait_for(timeout=30_000)  # the drawing is back, and read
+    page.get_by_text(DROPPED).wait_for(timeout=30_000)
+    settled(page)
+    assert page.get_by_text("This app has encountered an error").count() == 0
+    assert page.locator("h3", has_text="It reads 1").count() == 1  # the drawing is as it was, and read
+    _stroke(page, pad, [(100, 60), (100, 62)])  # a genuine stroke after it: taken, and the notice gone
+    page.get_by_text(DROPPED).wait_for(state="detached", timeout=30_000)
+    page.locator(".sgd-undo").click()
+    page.locator("h3", has_text="It reads 1").wait_for(timeout=30_000)
+    settled(page)
     assert page.get_by_text("This app has encountered an error").count() == 0
     context.close()
 
