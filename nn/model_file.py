@@ -212,9 +212,10 @@ def fitting_snapshots(snapshots: list[tuple[int, np.ndarray]], budget: int) -> l
 
 
 def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, name: str = "",
-             max_bytes: int = MAX_MODEL_BYTES) -> bytes:
+             max_bytes: int = MAX_MODEL_BYTES, data_source: str | None = None) -> bytes:
     """Save a run's current weights, configuration and history (see ``save_model``), with the W1 snapshots that
-    fit in ``max_bytes`` (the upload limit) besides the rest."""
+    fit in ``max_bytes`` (the upload limit) besides the rest. ``data_source`` replaces the run's own description of
+    its data (the app passes one without the server's paths)."""
     last = run.last
     done = run.iterations_done
     base = sum(np.asarray(v).nbytes for v in run.params.values()) + 4 * done + 64 * 1024
@@ -224,7 +225,7 @@ def save_run(run: Run, target: str | os.PathLike | IO[bytes] | None = None, *, n
         run.config,
         test_acc=last.test_acc if last else None,
         train_acc=last.train_acc if last else None,
-        data_source=run.data_source,
+        data_source=run.data_source if data_source is None else data_source,
         losses=np.asarray(run.losses[:done]),
         epochs=list(run.epochs),
         name=name,

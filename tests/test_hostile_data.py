@@ -25,7 +25,7 @@ import pytest
 from nn import mnist
 from nn.cli import _DownloadProgress
 from nn.messages import Message
-from nn.train import Run, TrainConfig
+from nn.train import Run, TrainConfig, train
 from tests.app_helpers import APP, FakeJob
 from tests.helpers import run_cli
 from ui import state
@@ -623,3 +623,23 @@ def test_the_runs_table_says_live_only_of_the_run_drawn_live_and_hides_paths(mon
     monkeypatch.setenv("SGDLAB_SHOW_PATHS", "1")
     table = _table(jobs)
     assert table["data"].tolist() == ["full MNIST (60,000 + 10,000 images) from /srv/secret/mnist"] * 2
+
+
+@pytest.mark.parametrize("show", ["0", "1"])
+def test_a_saved_model_file_carries_the_server_s_paths_only_when_allowed(monkeypatch, show):
+    from nn.model_file import load_model, save_run
+    from ui import data as ui_data
+
+    monkeypatch.setenv("SGDLAB_SHOW_PATHS", show)
+    rng = np.random.default_rng(0)
+    data = ((rng.integers(0, 256, (50, 784), dtype=np.uint8), rng.integers(0, 10, 50)),
+            (rng.integers(0, 256, (20, 784), dtype=np.uint8), rng.integers(0, 10, 20)))
+    run = train(TrainConfig(iters=3, batch_size=10), data, data_source=Message(
+        "data_full", n_train=60_000, n_test=10_000, where="/srv/secret/mnist"))
+    saved = load_model(save_run(run, name="r", data_source=ui_data.shareable(run.data_source)))
+    where = "/srv/secret/mnist" if show == "1" else "this server"
+    assert saved.meta["data_source"] == f"full MNIST (60,000 + 10,000 images) from {where}"
+    assert ("/srv" in saved.to_run().data_source) == (show == "1")
+    # the app's download button saves through it (the file goes wherever the student sends it)
+    source = open("ui/model_files.py", encoding="utf-8").read()
+    assert "ui_data.shareable(run.data_source)" in source and "data_source=source" in source

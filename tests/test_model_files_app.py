@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from nn.model_file import MAX_MODEL_BYTES, MAX_MODEL_MB, save_run
 from tests.app_helpers import APP, _finish, _open, _short_run, _texts, jobs_of, session_of
 from tests.helpers import _bad_files
-from ui import model_files, state
+from ui import model_files, state, text
 
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
@@ -105,7 +105,7 @@ def test_an_oversized_upload_is_refused():
 
 
 def test_a_crafted_file_name_or_fault_shows_as_plain_text():
-    shown = model_files.plain("[click](http://evil.example) **bold** <b>x</b>\nnext line")
+    shown = text.plain("[click](http://evil.example) **bold** <b>x</b>\nnext line")
     assert shown.startswith(r"\[click\]\(http\:") and r"\*\*bold\*\*" in shown and "\n" not in shown
     assert shown.replace("\\", "") == "[click](http://evil.example) **bold** <b>x</b> next line"
-    assert len(model_files.plain("x" * 1000)) == 300
+    assert len(text.plain("x" * 1000)) == 300

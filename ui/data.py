@@ -33,7 +33,7 @@ from nn import mnist
 from nn.messages import Message
 from ui import runner
 from ui.i18n import t, translate_core
-from ui.model_files import plain
+from ui.text import plain
 
 _log = get_logger(__name__)  # the operator's view: full paths, full errors
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -209,11 +209,17 @@ def data_text(text: str, *, markdown: bool = True) -> str:
     In the session's language (``translate_core``); without the server's paths unless ``show_paths()``: the
     place a data set was read from becomes "this server", any other path "…/<its last part>" (URLs stay); and,
     when ``markdown`` (the text goes into ``st.markdown``, ``st.info``…), as plain text: its Markdown escaped
-    (``ui.model_files.plain``), so that nothing from outside shows as a link or emphasis."""
+    (``ui.text.plain``), so that nothing from outside shows as a link or emphasis."""
     if not show_paths():
         text = _without_paths(text)
     shown = translate_core(text)
     return plain(shown, limit=600) if markdown else shown
+
+
+def shareable(text: str) -> str:
+    """``text`` as it may leave this server (in a saved model file, say): without the server's paths unless
+    ``show_paths()``, untranslated otherwise."""
+    return text if show_paths() else str(_without_paths(text))
 
 
 def _without_paths(text):

@@ -16,8 +16,10 @@ import streamlit as st
 
 from nn.model_file import MAX_MODEL_BYTES, MAX_MODEL_MB, ModelFileError, load_model, save_run
 from nn.train import Run
+from ui import data as ui_data
 from ui import jobs, state
 from ui.i18n import t, translate_core
+from ui.text import plain
 
 _SAVABLE = ("finished", "stopped")
 
@@ -91,13 +93,6 @@ def add_upload(data: bytes, name: str = "") -> tuple[object | None, str]:
     return job, ""
 
 
-def plain(text: str, limit: int = 300) -> str:
-    """``text`` (a file name, a fault quoting the file's contents) shown as itself: Markdown escaped, cut short."""
-    text = " ".join(str(text).split())
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return re.sub(r"([\\`*_{}\[\]()#+\-!|<>~$:.])", r"\\\1", text)  # no link, no emphasis, no HTML
-
-
 def _on_upload() -> None:
     uploaded = state.widget_value(state.KEY_UPLOAD)
     state.set_upload_error(None)
@@ -125,8 +120,10 @@ def panel() -> None:
                                   **state.bind("files.download_run", chosen if chosen in by_id else jobs[0].id))
             job = by_id[job_id]
             run, name = job.run, job.name
+            source = ui_data.shareable(run.data_source)  # the file goes wherever the student sends it
             st.download_button(
-                t("model_files.download"), data=lambda: save_run(run, name=name), file_name=file_name(job),
+                t("model_files.download"), data=lambda: save_run(run, name=name, data_source=source),
+                file_name=file_name(job),
                 mime="application/octet-stream", key=state.KEY_DOWNLOAD, on_click="ignore",
                 icon=":material/download:", help=t("model_files.download_help"),
             )
