@@ -302,3 +302,35 @@ def test_store_is_one_per_process():
     first = store()
     assert store() is first
     assert isinstance(first, SessionStore)
+
+
+def test_one_snapshot_under_two_tokens_counts_once():
+    """ui.persist keeps a live session under its browser's token and its tab's: one object, counted once."""
+    store = SessionStore(max_bytes=1000, size_of=lambda s: s["size"])
+    session = {"size": 600}
+    store.put(tok(1), session)
+    store.put(tok(2), session)
+    assert store.total_bytes() == 600 and len(store) == 2
+    session["size"] = 700  # it grew (a new run): the newest measurement counts, once
+    store.put(tok(1), session)
+    assert store.total_bytes() == 700
+    store.put(tok(3), {"size": 300})  # 1000: both sessions fit, as they would not if the first counted twice
+    assert store.total_bytes() == 1000 and len(store) == 3
+    store.drop(tok(1))
+    assert store.total_bytes() == 1000  # still held under the tab's token
+    store.drop(tok(2))
+    assert store.total_bytes() == 300
+    store.drop(tok(3))
+    assert store.total_bytes() == 0 and len(store) == 0
+
+
+def test_eviction_of_a_shared_snapshot_frees_its_bytes_only_with_its_last_entry():
+    store = SessionStore(max_entries=2, max_bytes=10_000, size_of=lambda s: s["size"])
+    shared = {"size": 500}
+    store.put(tok(1), shared)
+    store.put(tok(2), shared)
+    store.put(tok(3), {"size": 100})  # three entries > 2: tok(1) goes; tok(2) still holds the object
+    assert store.get(tok(1)) is None and store.get(tok(2)) is shared
+    assert store.total_bytes() == 600
+    store.put(tok(4), {"size": 50})  # tok(2) goes, and the object's 500 bytes with it
+    assert store.total_bytes() == 150

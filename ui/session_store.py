@@ -8,7 +8,8 @@ these snapshots. Guessing a token means guessing 128 random bits.
 
 What is stored is opaque: whatever ``ui.state`` makes. A live session's snapshot shares its objects (runs,
 arrays) with the live session, no copy, so an entry costs memory only once its session is gone; the budget below
-still counts every entry, which makes it an upper bound on what the store can keep alive.
+still counts every entry, which makes it an upper bound on what the store can keep alive. One snapshot object put
+under several tokens (``ui.persist`` keeps a session under its browser's token and its tab's) is counted once.
 
 Bounded memory, in this order on every ``put``:
 
@@ -94,6 +95,9 @@ class SessionStore:
         # token -> (expires at, size in bytes, snapshot), oldest put first. Every entry lives ttl_seconds after
         # its put, so the order of puts is also the order of expiry: expired entries are always at the front.
         self._entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
+        # id(snapshot) -> [how many entries hold it, its size]: the budget counts each snapshot object once (the
+        # entries keep the object alive, so its id is not reused while it is here)
+        self._objects: dict[int, list[int]] = {}
         self._bytes = 0
 
     # --- the table ------------------------------------------------------------------------------------------
@@ -113,7 +117,7 @@ class SessionStore:
                 self._evict(now)
                 return False
             self._entries[token] = (now + self.ttl_seconds, size, snapshot)
-            self._bytes += size
+            self._count(snapshot, size)
             self._evict(now)
             return True
 
@@ -151,7 +155,8 @@ class SessionStore:
             return len(self._entries)
 
     def total_bytes(self) -> int:
-        """The sum of the sizes of the unexpired entries (as ``size_of`` measured them when they were put)."""
+        """The sum of the sizes of the unexpired entries' snapshots, each object once (as ``size_of`` measured it
+        when it was last put)."""
         with self._lock:
             self._drop_expired(self._clock())
             return self._bytes
@@ -161,24 +166,42 @@ class SessionStore:
                 f"ttl_seconds={self.ttl_seconds:g}, max_bytes={self.max_bytes:,})")
 
     # --- helpers; the caller holds the lock -----------------------------------------------------------------
+    def _count(self, snapshot: Any, size: int) -> None:
+        """One more entry holds ``snapshot``, measured now at ``size`` (its newest measurement counts)."""
+        held = self._objects.get(id(snapshot))
+        if held is None:
+            self._objects[id(snapshot)] = [1, size]
+            self._bytes += size
+        else:
+            held[0] += 1
+            self._bytes += size - held[1]
+            held[1] = size
+
+    def _uncount(self, snapshot: Any) -> None:
+        held = self._objects[id(snapshot)]
+        held[0] -= 1
+        if held[0] == 0:
+            del self._objects[id(snapshot)]
+            self._bytes -= held[1]
+
     def _remove(self, token: str) -> None:
         entry = self._entries.pop(token, None)
         if entry is not None:
-            self._bytes -= entry[1]
+            self._uncount(entry[2])
 
     def _drop_expired(self, now: float) -> None:
         while self._entries:
-            token, (expires, size, _) = next(iter(self._entries.items()))
+            token, (expires, _, snapshot) = next(iter(self._entries.items()))
             if expires > now:
                 break
             del self._entries[token]
-            self._bytes -= size
+            self._uncount(snapshot)
 
     def _evict(self, now: float) -> None:
         self._drop_expired(now)
         while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-            _, (_, size, _) = self._entries.popitem(last=False)
-            self._bytes -= size
+            _, (_, _, snapshot) = self._entries.popitem(last=False)
+            self._uncount(snapshot)
 
 
 _factory_lock = threading.Lock()
