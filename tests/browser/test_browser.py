@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.browser.helpers import settled
+
 pytestmark = pytest.mark.browser
 
 PAGES = {"": "SGD Lab", "train": "Train the network", "loss_curves": "Loss curves", "overfitting": "Overfitting check"}
@@ -12,18 +14,14 @@ PAGES = {"": "SGD Lab", "train": "Train the network", "loss_curves": "Loss curve
 
 def _wait_ready(page):
     page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=30_000,
-    )
+    settled(page)
 
 
 def _set_number(page, label, value):
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
-    page.wait_for_timeout(400)
+    settled(page)
 
 
 @pytest.mark.parametrize("path, title", PAGES.items())
@@ -45,7 +43,7 @@ def test_train_live_switch_pages_and_stop(page, app_url, tmp_path):
     # a run long enough to watch, on 1,000 images (an epoch every 10 iterations)
     _set_number(page, "Iterations", 200_000)
     page.get_by_text(re.compile(r"^All [\d,]+ images$")).click()
-    page.wait_for_timeout(400)
+    settled(page)
     _set_number(page, "Training images", 1000)
     # the estimate decides whether Start asks for a confirmation first (a busy machine estimates longer): wait for
     # the page to settle on one or the other
@@ -67,9 +65,9 @@ def test_train_live_switch_pages_and_stop(page, app_url, tmp_path):
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for()
     first_text = page.locator("[data-testid='stProgress']").inner_text()
-    page.wait_for_timeout(1500)
-    later_text = page.locator("[data-testid='stProgress']").inner_text()
-    assert first_text != later_text, "the progress must move while training"
+    # the progress must move while training
+    page.wait_for_function("(first) => document.querySelector('[data-testid=\"stProgress\"]').innerText !== first",
+                           arg=first_text, timeout=15_000)
     # the curve grows at the next chart refresh (every 2 s; 3 s with the browser on a 2-core machine)
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .scatterlayer path.js-line')]"

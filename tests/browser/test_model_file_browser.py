@@ -5,9 +5,13 @@ import re
 
 import pytest
 
+from tests.browser.helpers import settled
+
 pytestmark = pytest.mark.browser
 
-_LOSSES = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(p => (p.data || []).map(t => Array.from(t.y)))"
+#: Every chart's traces' y values as plotly.js drew them (``_fullData``: ``data`` holds them base64-encoded).
+_LOSSES = ("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+           ".map(p => (p._fullData || []).map(t => Array.from(t.y || [])))")
 
 
 def _finished(page) -> str:
@@ -15,7 +19,11 @@ def _finished(page) -> str:
         "() => /finished: test [\\d.]+%/.test(document.querySelector('[data-testid=\"stProgress\"]')?.innerText)",
         timeout=60_000,
     )
-    page.wait_for_timeout(1500)  # the chart fragment redraws after the run ends
+    # the chart fragment redraws after the run ends: wait for the whole loss curve (300 iterations) in it
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".some(p => (p._fullData || []).some(t => t.y && t.y.length === 300))", timeout=30_000)
+    settled(page)
     return page.locator("[data-testid='stProgress']").inner_text()
 
 
@@ -33,7 +41,7 @@ def test_download_a_run_and_upload_it_in_a_fresh_session(browser, app_url, tmp_p
     original = _finished(page)
     status = re.search(r"finished: test [\d.]+%", original).group(0)
     losses = page.evaluate(_LOSSES)
-    assert any(trace for trace in losses)
+    assert [len(trace) for plot in losses for trace in plot] == [300], losses  # the whole curve, drawn
     with page.expect_download() as info:
         page.get_by_role("button", name="Download the run (.npz)").click()
     download = info.value
@@ -52,6 +60,8 @@ def test_download_a_run_and_upload_it_in_a_fresh_session(browser, app_url, tmp_p
     page.get_by_text("Loaded #1 uploaded: lr 0.1 · batch 100 · 300 it · 2k imgs · seed 3").wait_for()
     shown = _finished(page)
     assert status in shown and "iteration 300 of 300" in shown
-    assert page.evaluate(_LOSSES) == losses
+    loaded = page.evaluate(_LOSSES)  # the file keeps the losses as float32: equal to 1e-6 (the chart shows 3 places)
+    assert [len(trace) for plot in loaded for trace in plot] == [300]
+    assert loaded[0][0] == pytest.approx(losses[0][0], rel=1e-6)
     page.screenshot(path=str(tmp_path / "loaded.png"), full_page=True)
     second.close()
