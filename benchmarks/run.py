@@ -120,6 +120,46 @@ class Bench:
         gap = abs(run.last.test_acc - book_acc) * 100
         self.target("book run: |test acc difference| (points)", gap, "≤ 0.3", gap <= 0.3)
 
+    # --- one SGD step ----------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """The gradient of one mini-batch of 100 MNIST images (uint8, as stored), the book's float32 net: the
+        book's ``TwoLayerNet.gradient`` (new arrays) against ``FastTwoLayerNet.gradient`` (buffers), and a whole
+        step of ``nn.sgd`` (draw, gradient, update), one BLAS thread as the trainer runs."""
+        from nn.fast_net import FastTwoLayerNet
+        from nn.sgd import sgd
+
+        default_threads = limit_blas_threads(1)
+        rng = np.random.default_rng(0)
+        x, t = self.data.x_train.reshape(len(self.data.x_train), -1), self.data.t_train.astype(np.intp)
+        batches = [rng.choice(len(x), 100) for _ in range(200)]
+        book = TwoLayerNet(784, 50, 10, rng=0, dtype=np.float32)
+        fast = FastTwoLayerNet.from_params(book.params)
+        reps = 5 if self.args.quick else 9
+
+        def per_step(gradient):
+            return lambda: [gradient(x[mask], t[mask]) for mask in batches]
+
+        book_median, book_runs, _ = timed(per_step(book.gradient), reps)
+        fast_median, fast_runs, _ = timed(per_step(fast.gradient), reps)
+        n = len(batches)
+        self.row("SGD step", "TwoLayerNet.gradient, batch 100 (per step)", book_median / n, [r / n for r in book_runs])
+        self.row("SGD step", "FastTwoLayerNet.gradient, batch 100 (per step)", fast_median / n,
+                 [r / n for r in fast_runs])
+        self.row("SGD step", "speed-up", book_median / fast_median, unit="×")
+
+        def loop():
+            net = FastTwoLayerNet.from_params(book.params)
+            with np.errstate(all="ignore"):
+                for _ in sgd(net, x, t, x[:0], t[:0], rng=np.random.default_rng(1), iters_num=n,
+                             measure=lambda network, i: None):
+                    pass
+
+        loop_median, loop_runs, _ = timed(loop, reps)
+        self.row("SGD step", "nn.sgd loop: draw + gradient + update (per step)", loop_median / n,
+                 [r / n for r in loop_runs])
+        if default_threads is not None:
+            limit_blas_threads(default_threads)
+
     # --- the numerical gradient ----------------------------------------------------------------------------
     def numgrad(self) -> None:
         from nn.numgrad import fast_numerical_gradient
@@ -241,13 +281,15 @@ class Bench:
 
 def _fmt(value: float, unit: str) -> str:
     if unit == "s":
+        if value < 0.001:
+            return f"{value * 1e6:.1f} µs"
         return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "":
         return f"{value:.2e}"
     return f"{value:.1f} {unit}"
 
 
-SECTIONS = ("book", "numgrad", "load", "draw", "app", "memory")
+SECTIONS = ("book", "step", "numgrad", "load", "draw", "app", "memory")
 
 
 def main(argv=None) -> int:

@@ -1,14 +1,31 @@
-"""Mini-batch SGD, as in §4.5: draw a mini-batch, compute the gradient, step against it; repeat.
+"""Training runs: the book's loop (``nn.sgd``) driven to the end, or one step at a time, into a ``Run`` record.
 
-One loop serves the command line, the app and the benchmark. It never prints or draws: it fills a ``Run``
-record in place (so another thread can watch it live), reports progress through an optional callback, and
-stops between iterations when asked to.
+``nn.sgd.sgd`` is §4.5's loop as the slide writes it. This module runs it for the command line, the app and the
+benchmark, and adds around it, as hooks between its steps, what a long run needs: Stop (checked before each
+step), progress callbacks, divergence checks, W1 snapshots, and accuracy measured on a second core while the
+steps go on. It never prints or draws: it fills a ``Run`` record in place (so another thread can watch it live).
+
+The fast path is behind the book's interfaces, not in a second loop: the network is a ``FastTwoLayerNet``
+(``nn.fast_net``: its ``gradient`` reuses buffers and takes uint8 pixels as they are) and accuracy is measured
+by an ``AccuracyMeter`` (``nn.meter``) through the network's own forward pass.
+
+A run can be taken one SGD step at a time, with the same numbers as in one go (for the app's step-through)::
+
+    state = start(config, data)                  # the run's state: network, rng, data, record, state.i = 0
+    s = step(state)                              # one step: s.i, s.batch_mask, s.loss, s.grad, s.epoch
+    for _ in range(9): step(state)               # state.i == 10; state.run holds 10 losses
+    run = train(config, data, resume=state)      # the rest in one go: the same losses, accuracies and weights
+    assert run is state.run                      # as train(config, data) with the same seed
+
+The state holds plain arrays, a ``numpy.random.Generator`` and the record: it can be pickled, or inherited by a
+forked process, and continued there.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +34,14 @@ from typing import Callable
 
 import numpy as np
 
-from nn.functions import CROSS_ENTROPY_EPS, as_label_indices
+from nn.fast_net import FastTwoLayerNet, LossNotFinite
+from nn.functions import Stopped, as_label_indices
 from nn.messages import Message
+from nn.meter import EVAL_WORKERS, AccuracyMeter
 from nn.options import DTYPES, GRADIENT_METHODS, OPTIONS, all_problems  # noqa: F401 - the first two: read from here
-from nn.two_layer_net import EVAL_CHUNK, PARAM_KEYS, TwoLayerNet
+from nn.sgd import Step, sgd
+from nn.two_layer_net import TwoLayerNet
 
-#: Threads that share out an accuracy measurement (70,000 images: 18 times in the book's run).
-EVAL_WORKERS = min(2, os.cpu_count() or 1)
 #: Measure accuracy on a second core while the SGD steps go on (see ``train(overlap=...)``); at most this many
 #: measurements wait to be recorded before the steps wait for them (a run of 300 images measures every 3 steps).
 OVERLAP_MEASUREMENTS = EVAL_WORKERS > 1
@@ -45,6 +63,7 @@ DIVERGENCE_FACTOR = 2.5
 #: divergence limit is above the capped loss and cannot be reached, so such a run is never called diverged.
 SATURATED_START = 2.0
 ACTIVATIONS = ("sigmoid",)
+
 
 
 @dataclass(frozen=True)
@@ -195,150 +214,6 @@ class Run:
 Callback = Callable[[Run, str], None]
 
 
-class _Buffers:
-    """Every array the hot loop writes, allocated once per run (no allocation per step)."""
-
-    def __init__(self, batch: int, n_in: int, n_hidden: int, n_out: int, dtype: np.dtype) -> None:
-        self.x_u8 = np.empty((batch, n_in), dtype=np.uint8)
-        self.x = np.empty((batch, n_in), dtype=dtype)
-        self.z1 = np.empty((batch, n_hidden), dtype=dtype)
-        self.tmp1 = np.empty((batch, n_hidden), dtype=dtype)
-        self.y = np.empty((batch, n_out), dtype=dtype)
-        self.row_max = np.empty((batch, 1), dtype=dtype)
-        self.y_t = np.empty(batch, dtype=dtype)
-        self.log_t = np.empty(batch, dtype=dtype)
-        self.rows = np.arange(batch)
-        self.grads = {
-            "W1": np.empty((n_in, n_hidden), dtype=dtype),
-            "b1": np.empty(n_hidden, dtype=dtype),
-            "W2": np.empty((n_hidden, n_out), dtype=dtype),
-            "b2": np.empty(n_out, dtype=dtype),
-        }
-
-
-def _gather(x: np.ndarray, idx: np.ndarray, buf: _Buffers, scaled: bool = True) -> np.ndarray:
-    """The mini-batch rows ``x[idx]`` as floats in ``buf.x``. uint8 pixels are scaled to [0, 1], or with
-    ``scaled=False`` only converted (0-255), for ``_backprop_step(..., pixel_scale=1/255)`` to scale cheaper."""
-    if x.dtype == np.uint8:
-        np.take(x, idx, axis=0, out=buf.x_u8)
-        if scaled:
-            np.multiply(buf.x_u8, buf.x.dtype.type(1 / 255), out=buf.x)
-        else:
-            np.copyto(buf.x, buf.x_u8, casting="unsafe")
-    elif x.dtype == buf.x.dtype:
-        np.take(x, idx, axis=0, out=buf.x)
-    else:
-        buf.x[...] = x[idx]
-    return buf.x
-
-
-def _backprop_step(params: dict, x: np.ndarray, t: np.ndarray, buf: _Buffers, scale: float = 1.0,
-                   pixel_scale: float = 1.0) -> float:
-    """Forward and backward pass in preallocated buffers; returns the batch loss and leaves ``scale`` times the
-    gradient in ``buf.grads``. The input is ``pixel_scale * x``: the hot loop passes raw 0-255 pixels with
-    ``pixel_scale=1/255`` (scaling 5,000 hidden values instead of 78,400 pixels) and the learning rate as
-    ``scale`` (one multiply of the 1,000 output errors instead of one per weight), so the SGD step is a subtraction."""
-    W1, b1, W2, b2 = (params[key] for key in PARAM_KEYS)
-    g = buf.grads
-    n = x.shape[0]
-    dt = buf.y.dtype.type
-    # forward: z1 = σ(x W1 + b1), y = softmax(z1 W2 + b2)
-    z1 = np.dot(x, W1, out=buf.z1)
-    if pixel_scale != 1.0:
-        z1 *= dt(pixel_scale)
-    z1 += b1
-    np.negative(z1, out=z1)
-    np.exp(z1, out=z1)
-    z1 += 1
-    np.reciprocal(z1, out=z1)                       # (N, hidden)
-    y = np.dot(z1, W2, out=buf.y)
-    y += b2
-    np.max(y, axis=1, keepdims=True, out=buf.row_max)
-    y -= buf.row_max
-    np.exp(y, out=y)
-    np.sum(y, axis=1, keepdims=True, out=buf.row_max)
-    y /= buf.row_max                                # (N, output)
-    rows = buf.rows[:n]
-    y_t, log_t = buf.y_t[:n], buf.log_t[:n]
-    y_t[...] = y[rows, t]                           # the probability of the right digit
-    np.add(y_t, CROSS_ENTROPY_EPS, out=log_t)
-    # backward: dL/da2 = (y - t) · y_t / (y_t + eps) / N   (the exact gradient of the loss with its epsilon)
-    y_t /= log_t
-    y_t *= dt(scale / n)
-    loss = -float(np.log(log_t, out=log_t).sum()) / n
-    y[rows, t] -= 1
-    y *= y_t[:, None]
-    np.dot(z1.T, y, out=g["W2"])
-    np.sum(y, axis=0, out=g["b2"])
-    da1 = np.dot(y, W2.T, out=buf.tmp1)             # dL/dz1                   (N, hidden)
-    da1 *= z1
-    np.subtract(1, z1, out=z1)
-    da1 *= z1                                       # dL/da1 = dL/dz1 · z1 (1 - z1)
-    np.sum(da1, axis=0, out=g["b1"])
-    if pixel_scale != 1.0:
-        da1 *= dt(pixel_scale)
-    np.dot(x.T, da1, out=g["W1"])                   # (input, hidden)
-    return loss
-
-
-class _Evaluator:
-    """Accuracy on a whole data set, a chunk of rows at a time, in buffers allocated once.
-
-    The chunks are shared out to ``workers`` Python threads (NumPy releases the GIL inside its loops and BLAS),
-    each with buffers of its own. That spreads the evaluation over the cores without OpenBLAS's own threads,
-    which spin while they wait and crawl on cores shared with a server or a browser (see ``nn.blas``).
-    uint8 pixels are converted as they are (a plain cast) and the 1/255 goes into a scaled copy of W1.
-    """
-
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, dtype: np.dtype, chunk: int = EVAL_CHUNK,
-                 workers: int = EVAL_WORKERS) -> None:
-        self.chunk = chunk
-        self.workers = max(1, workers)
-        self.buffers = [
-            (np.empty((chunk, n_in), dtype=dtype), np.empty((chunk, n_hidden), dtype=dtype),
-             np.empty((chunk, n_out), dtype=dtype))
-            for _ in range(self.workers)
-        ]
-        self.W1_scaled = np.empty((n_in, n_hidden), dtype=dtype)
-        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sgdlab-eval") if self.workers > 1 else None
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def accuracy(self, params: dict, x: np.ndarray, labels: np.ndarray) -> float:
-        if len(x) == 0:
-            return float("nan")
-        W1 = params["W1"]
-        if x.dtype == np.uint8:  # (x / 255) W1 = x (W1 / 255): scale 39,200 weights, not 55 million pixels
-            W1 = np.multiply(params["W1"], self.W1_scaled.dtype.type(1 / 255), out=self.W1_scaled)
-        starts = range(0, len(x), self.chunk)
-
-        def count(worker: int) -> int:
-            xb_full, h_full, o_full = self.buffers[worker]
-            correct = 0
-            # errstate is per thread, so it is set here, in the thread that counts: a diverged net's exp overflows
-            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                for start in starts[worker :: self.workers]:
-                    rows = x[start : start + self.chunk]
-                    m = len(rows)
-                    xb, h, o = xb_full[:m], h_full[:m], o_full[:m]
-                    np.copyto(xb, rows, casting="unsafe")
-                    np.dot(xb, W1, out=h)
-                    h += params["b1"]
-                    np.negative(h, out=h)
-                    np.exp(h, out=h)
-                    h += 1
-                    np.reciprocal(h, out=h)
-                    np.dot(h, params["W2"], out=o)
-                    o += params["b2"]  # softmax is monotonic: the argmax of the scores is the prediction
-                    correct += int(np.count_nonzero(o.argmax(axis=1) == labels[start : start + m]))
-            return correct
-
-        if self.pool is None:
-            return count(0) / len(x)
-        return sum(self.pool.map(count, range(self.workers))) / len(x)
-
 
 #: Niceness of the thread that measures accuracy alongside the steps (Linux: per thread, no privilege needed).
 MEASURE_NICENESS = 10
@@ -347,8 +222,6 @@ MEASURE_NICENESS = 10
 def _yield_to_the_steps() -> None:
     """Lower the priority of this (measuring) thread: the SGD steps are the run's critical path, and on cores
     shared with a browser or a server the scheduler should take time from the measurements, not from them."""
-    import threading
-
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MEASURE_NICENESS)
     except (AttributeError, OSError):  # not Linux, or not allowed: the same results, only scheduled differently
@@ -372,33 +245,6 @@ class _Snapshots:
         if self.grid[-1][0] != measurement:
             snapshots.append((iteration, latest))
         run.snapshots = snapshots  # one assignment: a reader in another thread sees the old list or the new one
-
-
-class _StopRequested(Exception):
-    """Raised inside the book's slow numerical gradient when Stop is pressed (the weights are restored)."""
-
-
-def _numerical_grads(method: str, should_stop: Callable[[], bool] | None):
-    if method == "numerical-plain":
-
-        def plain(params, x, t):
-            net = TwoLayerNet.from_params(params)
-            net.params = params  # perturb the live weights, exactly as the book does
-            if should_stop is not None:  # one iteration takes ~17 s: let Stop interrupt it between two losses
-                book_loss = net.loss
-
-                def loss(x_, t_):
-                    if should_stop():
-                        raise _StopRequested
-                    return book_loss(x_, t_)
-
-                net.loss = loss
-            return net.numerical_gradient(x, t)
-
-        return plain
-    from nn.numgrad import fast_numerical_gradient
-
-    return fast_numerical_gradient
 
 
 def _saturated(first_loss: float) -> bool:
@@ -429,6 +275,258 @@ def prepare_training_set(
     return x[keep], labels[keep]
 
 
+# -- a run, between two steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class Training:
+    """A run that has been started and not yet finished: all that the next step needs (``start`` makes it).
+
+    Plain arrays, a ``numpy.random.Generator`` and the run record: picklable, and inherited whole by a forked
+    process. ``i`` is the number of SGD steps done, so the next step is iteration ``i`` of the book's loop.
+    """
+
+    config: TrainConfig
+    run: Run
+    network: FastTwoLayerNet
+    rng: np.random.Generator
+    x_train: np.ndarray  # the images the run draws from (all, or its random subset), flattened
+    t_train: np.ndarray  # their labels, as integers
+    x_test: np.ndarray
+    t_test: np.ndarray
+    i: int = 0
+    snapshots: _Snapshots = field(default_factory=_Snapshots)
+
+    def loop(self, measure: Callable, should_stop: Callable[[], bool] | None = None, until: int | None = None):
+        """The book's loop (``nn.sgd.sgd``) from step ``i`` on, to ``until`` (default: the run's end)."""
+        config = self.config
+        return sgd(self.network, self.x_train, self.t_train, self.x_test, self.t_test, rng=self.rng,
+                   iters_num=config.iters if until is None else until, batch_size=config.batch_size,
+                   learning_rate=config.lr, gradient=config.gradient, start=self.i, measure=measure,
+                   should_stop=should_stop)
+
+
+def start(config: TrainConfig, data, *, run: Run | None = None, data_source: str = "") -> Training:
+    """A fresh run of ``config`` on ``data``, before its first step: the network initialised from the seed, the
+    training subset drawn, the record (``run``, or a new one) reset and marked running.
+
+    ``data`` is ``((x_train, t_train), (x_test, t_test))`` as ``nn.mnist.load_mnist`` returns it: images uint8
+    (used as they are) or floats in [0, 1], flattened or not; labels integer or one-hot. A bad config raises
+    ``ValueError`` before anything is allocated or touched (iters=10**12 or hidden=10**8 is refused, not tried).
+    """
+    problems = config.errors()
+    if problems:
+        raise ValueError(all_problems(problems))
+    (x_train, t_train), (x_test, t_test) = data
+    rng = np.random.default_rng(config.seed)
+    x_test = x_test.reshape(len(x_test), -1)
+    t_test = as_label_indices(t_test)
+    network = FastTwoLayerNet(x_test.shape[1], config.hidden, 10, config.weight_init_std, rng=rng,
+                              dtype=np.dtype(config.dtype),
+                              numerical="plain" if config.gradient == "numerical-plain" else "fast")
+    x, t = prepare_training_set(x_train, t_train, config.train_size, rng)
+
+    run = run if run is not None else Run(config)
+    run.config, run.n_train, run.n_test, run.data_source = config, len(x), len(x_test), data_source
+    if not (isinstance(run.losses, np.ndarray) and run.losses.shape == (config.iters,) and run.losses.flags.writeable):
+        run.losses = np.empty(config.iters)  # (an array of the right size given in ``run`` is written in place)
+    run.losses.fill(np.nan)
+    run.params = network.params
+    run.status, run.reason, run.iterations_done, run.epochs, run.snapshots = "running", "", 0, [], []
+    run.started_at, run.elapsed_s, run.eval_s = time.time(), 0.0, 0.0
+    return Training(config, run, network, rng, x, t, x_test, t_test)
+
+
+# -- the hooks around the loop ------------------------------------------------------------------------------
+
+
+class _Measurements:
+    """The loop's ``measure`` hook, and the record of every measurement, in order.
+
+    In turn: measure now (the ``AccuracyMeter`` shares the images out to the cores) and hand the accuracies back
+    to the loop. ``overlap``: measure a copy of the weights in a thread of its own while the steps go on (the
+    same numbers); ``settle`` records the results in this thread, oldest first, as they come in.
+    """
+
+    def __init__(self, state: Training, overlap: bool, clock: Callable[[], float],
+                 callback: Callback | None = None) -> None:
+        self.state, self.clock, self.callback = state, clock, callback
+        self.meter = AccuracyMeter(workers=1 if overlap else EVAL_WORKERS)
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="sgdlab-measure",
+                                             initializer=_yield_to_the_steps) if overlap else None
+        self.pending: deque = deque()  # (i, final, network copy, future) of measurements not yet recorded
+
+    def __enter__(self) -> _Measurements:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.background is not None:
+            self.background.shutdown(cancel_futures=True)
+        self.meter.close()
+
+    def accuracies(self, network: TwoLayerNet) -> tuple[float, float]:
+        s = self.state
+        return self.meter.accuracy(network, s.x_train, s.t_train), self.meter.accuracy(network, s.x_test, s.t_test)
+
+    def __call__(self, network: TwoLayerNet, i: int, final: bool = False) -> tuple[float, float] | None:
+        """Accuracy after step i: returned (in turn), or None and recorded later (``overlap``)."""
+        if self.background is None:
+            t0 = time.perf_counter()
+            result = self.accuracies(network)
+            self.state.run.eval_s += time.perf_counter() - t0
+            return result
+        copy = TwoLayerNet.from_params(network.params)
+        self.pending.append((i, final, copy, self.background.submit(self.accuracies, copy)))
+        if len(self.pending) > MAX_PENDING_MEASUREMENTS:
+            self.settle(wait=True)
+        return None
+
+    def record(self, i: int, final: bool, accuracies: tuple[float, float], W1: np.ndarray) -> EpochRecord:
+        run = self.state.run
+        record = EpochRecord(epoch=round(i / run.iters_per_epoch, 6), iteration=i + 1, train_acc=accuracies[0],
+                             test_acc=accuracies[1], elapsed_s=0.0, final=final)
+        record.elapsed_s = run.elapsed_s = self.clock()
+        run.epochs.append(record)
+        self.state.snapshots.keep(run, len(run.epochs) - 1, i + 1, W1)
+        if self.callback:
+            self.callback(run, "epoch")
+        return record
+
+    def settle(self, wait: bool = False, everything: bool = False) -> None:
+        """Record finished measurements, oldest first: those done, the oldest one (``wait``) or all."""
+        while self.pending and (wait or everything or self.pending[0][3].done()):
+            i, final, copy, future = self.pending.popleft()
+            t0 = time.perf_counter()
+            result = future.result()
+            self.state.run.eval_s += time.perf_counter() - t0  # only the time the steps were held up
+            self.record(i, final, result, copy.params["W1"])
+            wait = False
+
+    def last_measured(self) -> int:
+        """Steps done when the latest measurement (recorded or pending) was taken; 0 when none was."""
+        if self.pending:
+            return self.pending[-1][0] + 1
+        return self.state.run.epochs[-1].iteration if self.state.run.epochs else 0
+
+
+def _clock(run: Run) -> Callable[[], float]:
+    """Seconds of this run's work: those of earlier calls (``run.elapsed_s``) plus those since now."""
+    zero = time.perf_counter() - run.elapsed_s
+    return lambda: time.perf_counter() - zero
+
+
+def _divergence_limit(run: Run) -> float:
+    """The loss above which a run has diverged: ``DIVERGENCE_FACTOR`` times the larger of ln 10 and its first."""
+    return DIVERGENCE_FACTOR * max(math.log(10), float(run.losses[0])) if run.iterations_done else math.inf
+
+
+def _diverged(state: Training, step: Step, limit: float) -> Message | None:
+    """Why the run has diverged after this step, or None: its loss and the mean of the last
+    ``DIVERGENCE_WINDOW`` losses are both above ``limit`` (``_divergence_limit``)."""
+    losses, i = state.run.losses, step.i
+    if step.loss <= limit or i < DIVERGENCE_WINDOW:  # (before the mean: nearly every step stops here)
+        return None
+    first = float(losses[0])  # the loss of the initial weights, before any step
+    recent = float(losses[i + 1 - DIVERGENCE_WINDOW : i + 1].mean())
+    if recent <= limit:
+        return None
+    if _saturated(first):
+        return Message("diverged_mean_std", iteration=i + 1, window=DIVERGENCE_WINDOW, mean=recent, start=first,
+                       guess=math.log(10), name="weight_init_std", std=state.config.weight_init_std)
+    return Message("diverged_mean", iteration=i + 1, window=DIVERGENCE_WINDOW, mean=recent, guess=math.log(10))
+
+
+def _not_finite(state: Training, loss: float) -> Message:
+    """The reason of a run whose next step's loss is NaN or infinite (the step was not taken)."""
+    i = state.i
+    if i > 0 and _saturated(state.run.losses[0]):
+        return Message("diverged_std", iteration=i + 1, loss=float(loss), name="weight_init_std",
+                       std=state.config.weight_init_std)
+    return Message("diverged", iteration=i + 1, loss=float(loss))
+
+
+def _take_steps(state: Training, until: int, measurements: _Measurements, clock: Callable[[], float], *,
+                callback: Callback | None = None, should_stop: Callable[[], bool] | None = None,
+                progress_every: int = 100) -> Step | None:
+    """Drive the loop from step ``state.i`` to ``until``, with the hooks between two steps: Stop, the record of
+    each step, divergence, progress. Returns the last step taken (None if none was)."""
+    run, config = state.run, state.config
+    loop = state.loop(measurements, should_stop, until)
+    last, limit = None, _divergence_limit(run)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        while state.i < until:
+            if should_stop is not None and should_stop():
+                run.status, run.reason = "stopped", Message("stopped_after", done=state.i, total=config.iters)
+                break
+            try:
+                step = next(loop)
+            except Stopped:  # inside the book's numerical gradient, which has put every weight back exactly
+                run.status = "stopped"
+                run.reason = Message("stopped_during", done=state.i + 1, total=config.iters)
+                break
+            except LossNotFinite as exc:  # raised before the update: the weights are the last good ones
+                run.status, run.reason = "diverged", _not_finite(state, exc.loss)
+                break
+            state.i = step.i + 1
+            run.losses[step.i] = step.loss
+            run.iterations_done = state.i
+            run.elapsed_s = clock()
+            last = step
+            if step.accuracy is not None:
+                step.epoch = measurements.record(step.i, False, step.accuracy, state.network.params["W1"])
+            measurements.settle()
+            if step.i == 0:
+                limit = _divergence_limit(run)
+            reason = _diverged(state, step, limit)
+            if reason is not None:
+                run.status, run.reason = "diverged", reason
+                break
+            if callback and state.i % progress_every == 0:
+                callback(run, "iteration")
+    return last
+
+
+def _finish(state: Training, measurements: _Measurements) -> None:
+    """The end of a run: "finished" if it ran all its steps, and accuracy measured for its last weights unless
+    that was done already (or the run diverged)."""
+    run = state.run
+    if run.status == "running" and state.i >= state.config.iters:
+        run.status = "finished"
+    last = run.iterations_done - 1
+    if run.status != "diverged" and last >= 0 and measurements.last_measured() != last + 1:
+        result = measurements(state.network, last, final=True)
+        if result is not None:
+            measurements.record(last, True, result, state.network.params["W1"])
+    measurements.settle(everything=True)
+
+
+# -- the API ------------------------------------------------------------------------------------------------
+
+
+def step(state: Training) -> Step | None:
+    """Take the next SGD step of a started run (``start``), exactly as ``train`` would take it, and say what it
+    did: ``step.i``, ``step.batch_mask`` (and ``x_batch``, ``t_batch``), ``step.loss``, ``step.grad`` (overwritten
+    by the next step: copy it to keep it) and, when the book measures accuracy after it, ``step.epoch`` (an
+    ``EpochRecord``, also appended to ``state.run.epochs``). The run's last step also finishes it, as ``train``
+    does. Returns None when no step could be taken: the run has diverged (a NaN loss; ``state.run.reason``).
+    """
+    run = state.run
+    if run.done or state.i >= state.config.iters:
+        raise ValueError(f"the run is over ({run.status}, {state.i:,} of {state.config.iters:,} steps)")
+    clock = _clock(run)
+    try:
+        with _Measurements(state, overlap=False, clock=clock) as measurements:
+            taken = _take_steps(state, state.i + 1, measurements, clock)
+            if run.done or state.i >= state.config.iters:
+                _finish(state, measurements)
+    except Exception as exc:
+        run.status, run.reason = "failed", Message("failed", error=str(exc))
+        raise
+    finally:
+        run.elapsed_s = clock()
+    return taken
+
+
 def train(
     config: TrainConfig,
     data,
@@ -439,159 +537,42 @@ def train(
     progress_every: int = 100,
     data_source: str = "",
     overlap: bool | None = None,
+    resume: Training | None = None,
 ) -> Run:
-    """Train a fresh ``TwoLayerNet`` with mini-batch SGD and return its run record.
+    """Train a fresh ``TwoLayerNet`` with mini-batch SGD (``nn.sgd``) and return its run record.
 
-    ``data`` is ``((x_train, t_train), (x_test, t_test))`` as ``nn.mnist.load_mnist`` returns it: images uint8
-    (scaled here) or floats in [0, 1], flattened or not; labels integer or one-hot. ``callback(run, event)`` is
-    called with event "epoch" after each accuracy measurement, "iteration" every ``progress_every`` steps and
-    "end" once. ``should_stop()`` is checked before each step. Pass ``run`` to have a record you already hold
-    (shown live by another thread) filled in. ``overlap`` measures accuracy in a thread of its own while the
-    steps go on (the same numbers, on a copy of the weights; default: when there are two cores or more).
+    ``data`` is ``((x_train, t_train), (x_test, t_test))`` (see ``start``). ``callback(run, event)`` is called
+    with event "epoch" after each accuracy measurement, "iteration" every ``progress_every`` steps and "end"
+    once. ``should_stop()`` is checked before each step. Pass ``run`` to have a record you already hold (shown
+    live by another thread) filled in. ``overlap`` measures accuracy in a thread of its own while the steps go
+    on (the same numbers, on a copy of the weights; default: when there are two cores or more).
+
+    ``resume``: a run started (``start``) and perhaps stepped (``step``): it goes on from its step ``state.i``,
+    into its own record, with its own data (``data`` is not used), to the same end as if it had been trained in
+    one go. ``config`` must be the one it was started with.
     """
-    problems = config.errors()
-    if problems:  # before anything is allocated: iters=10**12 or hidden=10**8 is refused, not attempted
-        raise ValueError(all_problems(problems))
+    if resume is None:
+        state = start(config, data, run=run, data_source=data_source)
+    else:
+        state = resume
+        if config != state.config or (run is not None and run is not state.run):
+            raise ValueError("resume a run with the config it was started with, into its own record")
+        if state.run.done:
+            raise ValueError(f"the run is over ({state.run.status})")
+        state.run.started_at = time.time() - state.run.elapsed_s  # time spent between two steps is not the run's
     overlap = OVERLAP_MEASUREMENTS if overlap is None else overlap
-    (x_train, t_train), (x_test, t_test) = data
-    rng = np.random.default_rng(config.seed)
-    dtype = np.dtype(config.dtype)
-    x_test = x_test.reshape(len(x_test), -1)
-    t_test = as_label_indices(t_test)
-    n_in, n_out = x_test.shape[1], 10
-    net = TwoLayerNet(n_in, config.hidden, n_out, config.weight_init_std, rng=rng, dtype=dtype)
-    x, t = prepare_training_set(x_train, t_train, config.train_size, rng)
-    n = len(x)
-
-    run = run if run is not None else Run(config)
-    run.config, run.n_train, run.n_test, run.data_source = config, n, len(x_test), data_source
-    if not (isinstance(run.losses, np.ndarray) and run.losses.shape == (config.iters,) and run.losses.flags.writeable):
-        run.losses = np.empty(config.iters)  # (an array of the right size given in ``run`` is written in place)
-    run.losses.fill(np.nan)
-    run.params = net.params
-    run.status, run.reason, run.iterations_done, run.epochs, run.snapshots = "running", "", 0, [], []
-    run.started_at, run.elapsed_s, run.eval_s = time.time(), 0.0, 0.0
-
-    ipe = iterations_per_epoch(n, config.batch_size)
-    buf = _Buffers(config.batch_size, n_in, config.hidden, n_out, dtype)
-    evaluator = _Evaluator(n_in, config.hidden, n_out, dtype, workers=1 if overlap else EVAL_WORKERS)
-    background = ThreadPoolExecutor(1, thread_name_prefix="sgdlab-measure", initializer=_yield_to_the_steps) \
-        if overlap else None
-    pending: deque = deque()  # (i, final, weights, future) of measurements not yet recorded
-    snapshots = _Snapshots()
-    numerical = None if config.gradient == "backprop" else _numerical_grads(config.gradient, should_stop)
-    params, grads, lr = net.params, buf.grads, dtype.type(config.lr)
-    pixel_scale = 1 / 255 if x.dtype == np.uint8 else 1.0
-    divergence_limit = math.inf  # set from the first loss
-    start = time.perf_counter()
-
-    def record(i: int, final: bool, accuracies: tuple[float, float], W1: np.ndarray) -> None:
-        record = EpochRecord(epoch=round(i / ipe, 6), iteration=i + 1, train_acc=accuracies[0],
-                             test_acc=accuracies[1], elapsed_s=0.0, final=final)
-        record.elapsed_s = run.elapsed_s = time.perf_counter() - start
-        run.epochs.append(record)
-        snapshots.keep(run, len(run.epochs) - 1, i + 1, W1)
-        if callback:
-            callback(run, "epoch")
-
-    def accuracies(weights: dict) -> tuple[float, float]:
-        return evaluator.accuracy(weights, x, t), evaluator.accuracy(weights, x_test, t_test)
-
-    def measure(i: int, final: bool = False) -> None:
-        """Accuracy after step i: here and now, or (``overlap``) on a copy of the weights in the evaluator's
-        thread while the steps go on; its record is filled in by ``settle`` in this thread, in order."""
-        if background is None:
-            t0 = time.perf_counter()
-            result = accuracies(params)
-            run.eval_s += time.perf_counter() - t0
-            record(i, final, result, params["W1"])
-            return
-        weights = {key: value.copy() for key, value in params.items()}
-        pending.append((i, final, weights, background.submit(accuracies, weights)))
-        if len(pending) > MAX_PENDING_MEASUREMENTS:
-            settle(wait=True)
-
-    def settle(wait: bool = False, all_: bool = False) -> None:
-        """Record finished measurements, oldest first: those done, the oldest one (``wait``) or all (``all_``)."""
-        while pending and (wait or all_ or pending[0][3].done()):
-            i, final, weights, future = pending.popleft()
-            t0 = time.perf_counter()
-            result = future.result()
-            run.eval_s += time.perf_counter() - t0  # only the time the steps were held up
-            record(i, final, result, weights["W1"])
-            wait = False
-
+    run = state.run
+    clock = _clock(run)
     try:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            i = -1
-            for i in range(config.iters):
-                if should_stop is not None and should_stop():
-                    run.status, run.reason = "stopped", Message("stopped_after", done=i, total=config.iters)
-                    break
-                idx = rng.integers(0, n, size=config.batch_size)  # with replacement, like the book
-                tb = t[idx]
-                if numerical is None:  # lr and 1/255 folded into the step: grads hold lr × the gradient
-                    loss = _backprop_step(params, _gather(x, idx, buf, scaled=False), tb, buf, lr, pixel_scale)
-                else:
-                    xb = _gather(x, idx, buf)
-                    loss = net.loss(xb, tb)
-                    try:
-                        grads = numerical(params, xb, tb)
-                        for grad in grads.values():
-                            grad *= lr
-                    except _StopRequested:  # numerical_gradient has put every weight back exactly
-                        run.status = "stopped"
-                        run.reason = Message("stopped_during", done=i + 1, total=config.iters)
-                        break
-                if not math.isfinite(loss):
-                    run.status = "diverged"
-                    if i > 0 and _saturated(run.losses[0]):
-                        run.reason = Message("diverged_std", iteration=i + 1, loss=float(loss),
-                                             name="weight_init_std", std=config.weight_init_std)
-                    else:
-                        run.reason = Message("diverged", iteration=i + 1, loss=float(loss))
-                    break
-                run.losses[i] = loss
-                if loss > divergence_limit and i >= DIVERGENCE_WINDOW:
-                    recent = float(run.losses[i + 1 - DIVERGENCE_WINDOW : i + 1].mean())
-                    if recent > divergence_limit:
-                        run.status = "diverged"
-                        if _saturated(run.losses[0]):
-                            run.reason = Message("diverged_mean_std", iteration=i + 1, window=DIVERGENCE_WINDOW,
-                                                 mean=recent, start=float(run.losses[0]), guess=math.log(10),
-                                                 name="weight_init_std", std=config.weight_init_std)
-                        else:
-                            run.reason = Message("diverged_mean", iteration=i + 1, window=DIVERGENCE_WINDOW,
-                                                 mean=recent, guess=math.log(10))
-                        run.iterations_done = i + 1
-                        break
-                elif i == 0:  # the loss of the initial weights, before any step
-                    divergence_limit = DIVERGENCE_FACTOR * max(math.log(10), loss)
-                for key in PARAM_KEYS:  # step against the gradient (already times lr), in place
-                    params[key] -= grads[key]
-                run.iterations_done = i + 1
-                run.elapsed_s = time.perf_counter() - start
-                if math.floor(i / ipe) != math.floor((i - 1) / ipe):  # i = 0, 600, 1200, ...: the book's epochs
-                    measure(i)
-                if pending and pending[0][3].done():
-                    settle()
-                if callback and (i + 1) % progress_every == 0:
-                    callback(run, "iteration")
-            else:
-                run.status = "finished"
-            last = run.iterations_done - 1
-            measured = pending[-1][0] + 1 if pending else (run.epochs[-1].iteration if run.epochs else 0)
-            if run.status != "diverged" and last >= 0 and measured != last + 1:
-                measure(last, final=True)
-            settle(all_=True)
+        with _Measurements(state, overlap, clock, callback) as measurements:
+            _take_steps(state, config.iters, measurements, clock, callback=callback, should_stop=should_stop,
+                        progress_every=progress_every)
+            _finish(state, measurements)
     except Exception as exc:  # keep what was recorded; say what went wrong
         run.status, run.reason = "failed", Message("failed", error=str(exc))
         raise
     finally:
-        if background is not None:
-            background.shutdown(cancel_futures=True)
-        evaluator.close()
-        run.elapsed_s = time.perf_counter() - start
+        run.elapsed_s = clock()
         if callback:
             callback(run, "end")
     return run

@@ -74,3 +74,28 @@ def test_numerical_gradient_restores_input_when_f_raises():
     with pytest.raises(RuntimeError):
         numerical_gradient(f, x)
     assert np.array_equal(x, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_softmax_into_a_given_array_give_the_same_numbers(dtype):
+    x = np.array([[-1000.0, -3.0, 0.0, 0.5, 1000.0], [1.0, 2.0, 3.0, 4.0, 5.0]], dtype=dtype)
+    out = np.empty_like(x)
+    assert sigmoid(x, out=out) is out
+    np.testing.assert_array_equal(out, sigmoid(x))
+    inplace = x.copy()
+    softmax(inplace, out=inplace)
+    np.testing.assert_array_equal(inplace, softmax(x))
+    assert np.all(np.isfinite(inplace)) and inplace.dtype == dtype
+
+
+def test_numerical_gradient_stops_when_asked_and_restores_input():
+    from nn.functions import Stopped
+
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    before = x.copy()
+    asked = []
+    with pytest.raises(Stopped):
+        numerical_gradient(lambda v: float(np.sum(v**2)), x, should_stop=lambda: asked.append(1) or len(asked) > 2)
+    assert len(asked) == 3 and np.array_equal(x, before)
+    grad = numerical_gradient(lambda v: float(np.sum(v**2)), x, should_stop=lambda: False)
+    np.testing.assert_allclose(grad, 2 * before, rtol=1e-8)

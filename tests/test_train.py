@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from nn.train import EpochRecord, TrainConfig, _backprop_step, _Buffers, iterations_per_epoch, train
+from nn.train import EpochRecord, TrainConfig, iterations_per_epoch, train
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
 
 
@@ -40,20 +40,6 @@ def test_config_label_and_errors():
     with pytest.raises(ValueError, match="iters must be in 1 – 1,000,000, got 0"):
         train(TrainConfig(iters=0), synthetic_data())
     assert TrainConfig.from_dict({**TrainConfig(lr=0.3).to_dict(), "unknown": 1}) == TrainConfig(lr=0.3)
-
-
-def test_in_place_step_equals_network_gradient():
-    rng = np.random.default_rng(7)
-    net = TwoLayerNet(784, 50, 10, weight_init_std=0.1, rng=rng)
-    (x, t), _ = synthetic_data(100)
-    xf = x / 255.0
-    expected = net.gradient(xf, t)
-    buf = _Buffers(100, 784, 50, 10, np.dtype(np.float64))
-    buf.x[...] = xf
-    loss = _backprop_step(net.params, buf.x, t.astype(np.intp), buf)
-    assert loss == pytest.approx(net.loss(xf, t), rel=1e-12)
-    for key in PARAM_KEYS:
-        np.testing.assert_allclose(buf.grads[key], expected[key], rtol=1e-10, atol=1e-15)
 
 
 def test_short_run_lowers_the_loss_and_learns():
@@ -203,20 +189,6 @@ def test_the_book_reproduced_on_full_mnist():
     assert run.last.test_acc >= 0.94
     assert abs(run.last.train_acc - run.last.test_acc) < 0.02
     assert run.losses[-500:].mean() < 0.3
-
-
-def test_folded_step_equals_lr_times_the_gradient_of_scaled_pixels():
-    """The hot loop feeds raw 0-255 pixels with pixel_scale=1/255 and the learning rate as scale."""
-    rng = np.random.default_rng(8)
-    net = TwoLayerNet(784, 50, 10, weight_init_std=0.1, rng=rng)
-    (x, t), _ = synthetic_data(100)
-    expected = net.gradient(x / 255.0, t)
-    buf = _Buffers(100, 784, 50, 10, np.dtype(np.float64))
-    buf.x[...] = x
-    loss = _backprop_step(net.params, buf.x, t.astype(np.intp), buf, scale=0.3, pixel_scale=1 / 255)
-    assert loss == pytest.approx(net.loss(x / 255.0, t), rel=1e-12)
-    for key in PARAM_KEYS:
-        np.testing.assert_allclose(buf.grads[key], 0.3 * expected[key], rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("config", [TrainConfig(iters=130, batch_size=50), TrainConfig(iters=40, train_size=150)])

@@ -91,3 +91,42 @@ def test_from_params_copies():
     clone.params["W1"][0, 0] += 1
     assert clone.params["W1"][0, 0] != net.params["W1"][0, 0]
     assert clone.sizes == (5, 4, 3)
+
+
+def test_gradient_says_where_it_differs_from_the_book():
+    doc = TwoLayerNet.gradient.__doc__
+    assert "(y - t) / N" in doc and "y_t / (y_t + eps)" in doc and "numerical_gradient" in doc
+
+
+def test_gradient_keeps_the_loss_of_its_forward_pass():
+    net, x, t = tiny_problem()
+    grads = net.gradient(x, t)
+    assert net.last_loss == pytest.approx(net.loss(x, t), rel=1e-12)
+    assert set(grads) == set(PARAM_KEYS)
+    net.numerical_gradient(x, t)
+    assert net.last_loss == net.loss(x, t)
+
+
+def test_numerical_gradient_can_be_stopped_and_puts_every_weight_back():
+    from nn.functions import Stopped
+
+    net, x, t = tiny_problem()
+    before = {k: v.copy() for k, v in net.params.items()}
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) > 7  # in the middle of W1
+
+    with pytest.raises(Stopped):
+        net.numerical_gradient(x, t, should_stop=should_stop)
+    assert all(np.array_equal(before[k], net.params[k]) for k in PARAM_KEYS)
+
+
+def test_forward_is_what_predict_hidden_and_logits_show():
+    net, x, _ = tiny_problem()
+    f = net.forward(x)
+    np.testing.assert_array_equal(f.z1, net.hidden(x))
+    np.testing.assert_array_equal(f.a2, net.logits(x))
+    e = np.exp(f.a2 - f.a2.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(net.predict(x), e / e.sum(axis=1, keepdims=True), rtol=1e-12)
