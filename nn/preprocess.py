@@ -10,6 +10,12 @@ mapped onto the frame by ``x_out = (x_in − com) · s + target`` per axis (``s 
 weights that average the covered area (exact box-filter integration, separable: ``Wy @ crop @ Wx.T``), so the
 centre of mass lands on the target to a fraction of a pixel without shifting and resampling twice.
 
+A drawing made on the canvas has a second, better way in, because the canvas sends its *strokes*:
+``preprocess_strokes(strokes)`` scales the strokes' centre lines into the 20-px box first and only then draws
+them, in the 28×28 frame, with a pen as wide as MNIST's (``MNIST_PEN``). Drawn big or small, the digit comes
+out with MNIST's stroke width; scaling the 280-px bitmap instead thins a big drawing's 22-px line to ~1.5 px and
+thickens a small one's to ~5 px. (``scripts/eval_drawings.py`` measures both ways on generated drawings.)
+
 Coordinates are continuous: pixel ``i`` covers ``[i, i + 1)``, its centre is ``i + 0.5``.
 Pure NumPy (no Pillow, no SciPy).
 """
@@ -137,6 +143,81 @@ def preprocess_drawing(
     return np.clip(out, 0, 1, out=out).reshape(-1)
 
 
+# ------------------------------------------------------------------------------------ from strokes, MNIST's pen
+
+#: The pen that draws normalised strokes in the 28×28 frame, in its pixels: chosen so that drawings of the ten
+#: digits carry as much ink as MNIST's digits of the same kind (``scripts/eval_drawings.py --calibrate``: MNIST's
+#: test digits hold 104 units of ink on average, from 60 for a "1" to 135 for a "0"; a 2.4-px pen gives the
+#: generated drawings 1.01 times MNIST's ink, digit by digit on average).
+MNIST_PEN = 2.4
+#: Strokes closer than this (in pixels of the 28×28 frame) to the last point kept are skipped: a browser sends a
+#: point per canvas unit, a fifteenth of a pixel here, and fewer segments draw faster with the same result.
+MIN_SEGMENT = 0.25
+
+
+def stroke_ink_area(strokes: Iterable[Sequence[Sequence[float]]], width: float = PEN_WIDTH) -> float:
+    """The ink the canvas shows for ``strokes`` drawn ``width`` wide, in square canvas units, counting overlaps
+    twice: each stroke's length times the pen's width plus the pen's round ends (exact for a single stroke that
+    does not cross itself)."""
+    area = 0.0
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        if len(points):
+            area += float(np.hypot(*np.diff(points, axis=0).T).sum()) * width + math.pi * (width / 2) ** 2
+    return area
+
+
+def normalise_strokes(
+    strokes: Iterable[Sequence[Sequence[float]]], pen: float = MNIST_PEN, box: float = BOX_SIDE
+) -> list[np.ndarray] | None:
+    """The strokes moved and scaled into the 28×28 frame so that, drawn ``pen`` pixels wide, the ink's bounding
+    box has a longer side of ``box`` (20) pixels and is centred in the frame (the centre of mass comes later);
+    the aspect ratio is kept. Points closer than ``MIN_SEGMENT`` to the previous one are dropped. None if there
+    are no points."""
+    arrays = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return None
+    every = np.concatenate(arrays)
+    low, high = every.min(axis=0), every.max(axis=0)
+    extent = float((high - low).max())
+    scale = (box - pen) / extent if extent > 0 else 0.0  # centre lines + the pen's width = the box
+    centre = MNIST_SIDE / 2
+    out = []
+    for a in arrays:
+        p = (a - (low + high) / 2) * scale + centre  # (n, 2) as (x, y)
+        kept = [p[0]]
+        for q in p[1:-1]:
+            if math.hypot(q[0] - kept[-1][0], q[1] - kept[-1][1]) >= MIN_SEGMENT:
+                kept.append(q)
+        if len(p) > 1:
+            kept.append(p[-1])  # the stroke still ends where it ended
+        out.append(np.array(kept))
+    return out
+
+
+def preprocess_strokes(
+    strokes: Iterable[Sequence[Sequence[float]]], *, pen: float = MNIST_PEN, size: int = CANVAS_SIZE,
+    min_ink: float = MIN_INK_FRACTION,
+) -> np.ndarray | None:
+    """The 784 inputs for a drawing given as strokes in canvas units (``size`` × ``size``): the strokes are
+    scaled into the 20-px box and drawn there with MNIST's pen (``normalise_strokes``), then moved, as vectors,
+    so that the centre of mass sits at (14, 14), and drawn again. Whatever the drawing's size on the canvas, the
+    stroke comes out ``pen`` pixels wide. None when the canvas shows less ink than ``min_ink`` of its area (the
+    same rule as ``preprocess_drawing``: a tap or a dot is no digit)."""
+    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    if stroke_ink_area(strokes) < min_ink * size * size:
+        return None
+    frame = normalise_strokes(strokes, pen)
+    if frame is None:
+        return None
+    first = rasterize_strokes(frame, MNIST_SIDE, pen)
+    com_row, com_col = center_of_mass(first)
+    shift = np.array([COM_TARGET[1] + 0.5 - com_col, COM_TARGET[0] + 0.5 - com_row])  # (x, y)
+    out = rasterize_strokes([s + shift for s in frame], MNIST_SIDE, pen)
+    return out.reshape(-1)
+
+
 # ------------------------------------------------------------------------------------------- making drawings
 
 
@@ -148,6 +229,8 @@ def rasterize_strokes(
     Each stroke is a sequence of (x, y) points in canvas pixels; it is drawn as a round-capped, round-joined
     polyline ``width`` pixels wide (a single point is a dot), with a one-pixel anti-aliased edge.
     """
+    if size <= SMALL_FRAME:
+        return _rasterize_small(strokes, size, width)
     canvas = np.zeros((size, size), dtype=np.float32)
     radius = width / 2
     reach = radius + 1.0
@@ -172,6 +255,36 @@ def rasterize_strokes(
             window = canvas[y0:y1, x0:x1]
             np.maximum(window, ink, out=window)
     return canvas
+
+
+#: Frames at most this wide are drawn with every segment at once (``_rasterize_small``): the 28×28 input.
+SMALL_FRAME = 64
+
+
+def _rasterize_small(strokes, size: int, width: float, chunk: int = 256) -> np.ndarray:
+    """``rasterize_strokes`` for a small frame, the same pixels: each pixel's distance to the nearest segment of
+    any stroke, computed for all pixels and ``chunk`` segments at a time (no Python loop over segments)."""
+    segments = []
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        if len(points):
+            ends = points[1:] if len(points) > 1 else points
+            segments.append(np.concatenate([points[:-1] if len(points) > 1 else points, ends], axis=1))
+    nearest = np.full(size * size, np.inf)
+    if segments:
+        seg = np.concatenate(segments)  # (m, 4): ax, ay, bx, by
+        centres = np.arange(size, dtype=np.float64) + 0.5
+        px = np.tile(centres, size)[:, None]  # (size², 1): x of every pixel, row by row
+        py = np.repeat(centres, size)[:, None]
+        for i in range(0, len(seg), chunk):
+            ax, ay, bx, by = seg[i : i + chunk].T  # (k,)
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = np.clip(((px - ax) * dx + (py - ay) * dy) / np.where(length2 > 0, length2, 1), 0, 1)  # (size², k)
+            distance = np.hypot(px - ax - t * dx, py - ay - t * dy)
+            np.minimum(nearest, distance.min(axis=1), out=nearest)
+    ink = np.clip(width / 2 + 0.5 - nearest, 0, 1)
+    return ink.reshape(size, size).astype(np.float32)
 
 
 def render_to_canvas(

@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn.model_file import load_pretrained
+from nn.augment import STURDY_PATH
+from nn.model_file import load_model, load_pretrained
 from nn.train import TrainConfig, train
+from scripts.make_drawings import SLANTED_SIX
 from tests.app_helpers import FakeJob, draw_on, give_jobs, session_of
-from ui import draw, models, state
+from ui import draw, models, settings, state
 from ui.canvas import MAX_POINTS, parse_strokes
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "draw.py")
 ONE = [[[142, 45], [141, 140], [140, 240]]]
 ZERO = [[[round(140 + 58 * math.sin(t), 1), round(140 - 90 * math.cos(t), 1)] for t in np.linspace(0, 6.3, 41)]]
+BOOK, STURDY = "The book's net (pretrained)", "Trained on distorted digits (pretrained)"
 
 
 # -- pure helpers and figures ----------------------------------------------------------------------------------
@@ -34,6 +37,20 @@ def test_drawing_input_and_reading():
     assert reading.hidden.shape == (50,) and np.all((reading.hidden > 0) & (reading.hidden < 1))
     assert reading.digit == 1 and reading.confidence > 0.6
     assert draw.verdict_text(reading) == f"It reads **1** ({reading.confidence:.0%} sure)"
+
+
+def test_a_slanted_six_is_read_right_by_the_net_trained_on_distorted_digits_only():
+    x = draw.drawing_input(parse_strokes(SLANTED_SIX))
+    book = draw.read_digit(load_pretrained().network(), x)
+    sturdy = draw.read_digit(load_model(STURDY_PATH).network(), x)
+    assert book.digit == 5 and sturdy.digit == 6 and sturdy.confidence > 0.8
+
+
+def test_the_draw_pages_model_setting_takes_the_sturdy_model_and_only_it_does():
+    assert settings.check_or_default("draw.model", models.STURDY) == models.STURDY
+    assert settings.check_or_default("draw.model", models.PRETRAINED) == models.PRETRAINED
+    assert settings.check_or_default("draw.model", "other") is None
+    assert settings.check_or_default("units.model", models.STURDY) is None  # the look-inside pages: not offered
 
 
 def test_an_unsure_verdict_names_the_runner_up():
@@ -106,7 +123,23 @@ def test_empty_canvas_asks_for_a_digit_and_never_guesses():
     assert "Draw a digit" in at.info[0].value
     assert "It reads" not in _texts(at)
     assert not _chart_keys(at) & {"sgd_draw_preview", "sgd_draw_probs"}
-    assert "Pretrained model" in _texts(at)  # the page says which model it reads with
+    # no run yet: it reads with the net trained on distorted digits, says so, and says why it reads slants better
+    assert at.selectbox(key=state.KEY_DRAW_MODEL).value == models.STURDY
+    assert f"Reading with **{STURDY}**" in _texts(at)
+    assert "data augmentation" in _texts(at)
+
+
+def test_the_verdict_comes_before_the_canvas_and_reading_after_each_stroke_is_said():
+    """Above the canvas: a phone, where the columns stack, shows it without scrolling past the canvas."""
+    at = _page()
+    draw_on(at, SLANTED_SIX)
+    at.run()
+    assert not at.exception
+    order = [(type(e).__name__, getattr(e, "value", "")) for e in at.main]
+    verdict = next(i for i, (_, v) in enumerate(order) if isinstance(v, str) and v.startswith("### It reads **6**"))
+    canvas = next(i for i, (kind, _) in enumerate(order) if kind == "UnknownElement")
+    assert verdict < canvas, order
+    assert "It is read after each stroke" in _texts(at)
 
 
 def test_a_drawn_one_is_read_with_preview_probabilities_and_hidden_strip():
@@ -149,17 +182,20 @@ def finished_run():
 
 
 def test_a_weak_run_is_not_the_default_but_can_be_chosen_and_the_choice_stays(finished_run):
-    """The run reads 15 % of its test digits: the pretrained model (94.7 %) reads with, until the student picks
-    the run; then the run's 7 hidden units read, and the choice stays."""
+    """The run reads 15 % of its test digits: the model trained on distorted digits reads with, until the student
+    picks the book's net or the run; then the run's 7 hidden units read, and the choice stays."""
     at = _page()
     give_jobs(at, [_Job(1, finished_run)])
     draw_on(at, ONE)
     at.run()
     assert not at.exception
     picker = at.selectbox(key=state.KEY_DRAW_MODEL)
-    assert picker.value == models.PRETRAINED
-    assert list(picker.options) == [f"Run #1 {finished_run.name}", "Pretrained model (shipped with SGD Lab)"]  # as on every page
-    assert "Reading with **Pretrained model" in _texts(at) and "It reads **1**" in _texts(at)
+    assert picker.value == models.STURDY
+    assert list(picker.options) == [f"Run #1 {finished_run.name}", BOOK, STURDY]
+    assert f"Reading with **{STURDY}**" in _texts(at) and "It reads **1**" in _texts(at)
+
+    picker.set_value(models.PRETRAINED).run()  # the book's net, a click away
+    assert f"Reading with **{BOOK}**" in _texts(at) and "It reads **1**" in _texts(at)
 
     picker.set_value(1).run()
     assert f"Reading with **Run #1 {finished_run.name}**" in _texts(at)

@@ -8,17 +8,22 @@ import os
 import numpy as np
 import pytest
 
+from nn import preprocess
 from nn.model_file import load_pretrained
 from nn.preprocess import (
     BOX_SIDE,
     CANVAS_SIZE,
     MIN_INK_FRACTION,
+    MNIST_PEN,
     PEN_WIDTH,
     area_weights,
     linear_weights,
+    normalise_strokes,
     preprocess_drawing,
+    preprocess_strokes,
     rasterize_strokes,
     render_to_canvas,
+    stroke_ink_area,
 )
 
 ONE = [[(142, 45), (140, 240)]]
@@ -174,3 +179,67 @@ def test_mnist_blown_up_with_a_thick_pen_keeps_its_accuracy(net, mnist_test):
     print(f"\naccuracy on 1,000 MNIST test images: original {original:.3f}, drawn and preprocessed {round_trip:.3f}")
     assert original > 0.93
     assert abs(round_trip - original) <= 0.015
+
+
+# -- from strokes: scaled into the box first, drawn with MNIST's pen -----------------------------------------------
+
+
+def test_strokes_fill_the_20_px_box_with_the_centre_of_mass_at_14_14():
+    for strokes in (ONE, SEVEN, ZERO):
+        x = preprocess_strokes(strokes)
+        assert x.shape == (784,) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+        height, width = ink_extent(x)
+        assert max(height, width) in (BOX_SIDE, BOX_SIDE + 1, BOX_SIDE + 2)  # the pen's soft edge: a pixel more
+        row, col = com_index(x)
+        assert abs(row - 14) < 0.05 and abs(col - 14) < 0.05  # exact: the strokes are moved, not the pixels
+    height, width = ink_extent(preprocess_strokes(ONE))
+    assert width <= 5  # a "1" stays narrow: the aspect ratio is kept
+
+
+def test_stroke_width_is_mnists_whatever_the_drawing_size():
+    """A digit drawn small or big: from strokes the same input; from the canvas bitmap, a thin or a fat stroke."""
+    small, big = _moved(ZERO, 0.3), _moved(ZERO, 1.45)
+    by_strokes = [preprocess_strokes(s) for s in (small, ZERO, big)]
+    for x in by_strokes[1:]:
+        np.testing.assert_allclose(x, by_strokes[0], atol=0.05)
+    by_canvas = [preprocess_drawing(rasterize_strokes(s)) for s in (small, big)]
+    ink_small, ink_big = (x.sum() for x in by_canvas)
+    assert ink_small > 2 * ink_big  # the 22-px pen scaled with the drawing: a small one is much thicker
+    # the pen: as much ink per unit of line as MNIST-like strokes, ``MNIST_PEN`` wide
+    line = preprocess_strokes([[(40, 140), (240, 140)]])
+    assert line.reshape(28, 28)[:, 14].sum() == pytest.approx(MNIST_PEN, abs=0.15)
+
+
+def test_strokes_nearly_empty_or_empty_give_none():
+    assert preprocess_strokes([]) is None
+    assert preprocess_strokes([[(100, 100)]]) is None  # a tap
+    assert preprocess_strokes([[(100, 100), (102, 101)]]) is None  # a dot
+    assert preprocess_strokes([[(140, 100), (140, 140)]]) is not None  # a short "1" is a digit
+    assert stroke_ink_area([[(0, 0), (10, 0)]], width=2) == pytest.approx(20 + math.pi)
+
+
+def test_strokes_moved_or_scaled_give_the_same_input():
+    base = preprocess_strokes(SEVEN)
+    for scale, dx, dy in [(1.0, -40, 25), (0.55, 60, -60), (1.15, 0, 0), (0.3, -80, 70)]:
+        np.testing.assert_allclose(preprocess_strokes(_moved(SEVEN, scale, dx, dy)), base, atol=0.05)
+
+
+def test_normalised_strokes_drop_crowded_points_but_keep_the_ends():
+    dense = [[(140, 40 + i * 0.5) for i in range(401)]]  # a point every half canvas unit
+    (stroke,) = normalise_strokes(dense)
+    assert 10 < len(stroke) < 100
+    np.testing.assert_allclose(stroke[0], (14, 4 + MNIST_PEN / 2))
+    np.testing.assert_allclose(stroke[-1], (14, 24 - MNIST_PEN / 2))
+
+
+def test_the_small_frame_rasteriser_draws_the_same_pixels(monkeypatch):
+    rng = np.random.default_rng(0)
+    strokes = [rng.uniform(-2, 30, (25, 2)), rng.uniform(0, 28, (1, 2)), [(5, 5), (5, 5), (9, 9)]]
+    fast = rasterize_strokes(strokes, 28, 2.4)
+    monkeypatch.setattr(preprocess, "SMALL_FRAME", 0)
+    np.testing.assert_array_equal(fast, rasterize_strokes(strokes, 28, 2.4))
+
+
+@pytest.mark.parametrize("strokes,digit", [(ONE, 1), (SEVEN, 7), (ZERO, 0)], ids=["one", "seven", "zero"])
+def test_strokes_read_right(net, strokes, digit):
+    assert net.classify(preprocess_strokes(strokes)) == digit

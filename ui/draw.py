@@ -3,6 +3,13 @@
 Pure parts (tested without Streamlit): ``drawing_input`` (strokes → the 784 inputs), ``read_digit`` (inputs →
 probabilities and hidden activations), the figure builders ``preview_figure``, ``probability_figure`` and
 ``hidden_figure``, and ``verdict_text``. The rest lays them out on the page.
+
+The drawing is prepared from its strokes (``nn.preprocess.preprocess_strokes``: scaled into MNIST's 20-px box,
+then drawn with MNIST's pen), so a big and a small drawing come out with the same stroke width. The verdict sits
+above the canvas, full width: on a phone, where the columns stack, it is in view while drawing, and on a wide
+screen its heading has room for "(100% sure)"; it keeps its height, so the canvas stays put between strokes. It is
+read after each stroke, and the canvas's caption says so (a digit of two strokes reads wrong until both are down;
+waiting after the pen lifts would slow every answer).
 """
 
 from __future__ import annotations
@@ -13,13 +20,20 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.preprocess import MNIST_SIDE, preprocess_drawing, rasterize_strokes
+from nn.functions import softmax
+from nn.preprocess import MNIST_SIDE, preprocess_strokes
 from nn.two_layer_net import TwoLayerNet
 from ui import canvas, models, state
 from ui.i18n import t
 
 #: Below this confidence the page also names the runner-up: the network is torn.
 UNSURE = 0.6
+#: The verdict's place above the canvas keeps one height whatever it holds (the request to draw or the verdict),
+#: so the canvas does not move under the pen between two strokes; on a phone (where Streamlit stacks the
+#: columns) it has room for a verdict of two lines.
+VERDICT_KEY = "sgd_draw_verdict"
+STYLE = (f"<style>.st-key-{VERDICT_KEY} {{ min-height: 3.75rem; }} "
+         f"@media (max-width: 640px) {{ .st-key-{VERDICT_KEY} {{ min-height: 6rem; }} }}</style>")
 _FONT = {"size": 14}
 
 
@@ -51,15 +65,13 @@ def drawing_input(strokes) -> np.ndarray | None:
     """The 784 inputs for the canvas strokes, or None when the canvas is (nearly) empty."""
     if not strokes:
         return None
-    return preprocess_drawing(rasterize_strokes(strokes))
+    return preprocess_strokes(strokes)
 
 
 def read_digit(net: TwoLayerNet, inputs: np.ndarray) -> Reading:
     x = np.asarray(inputs, dtype=np.float32).reshape(1, -1)
-    hidden = net.hidden(x)  # (1, hidden)
-    logits = hidden @ net.params["W2"] + net.params["b2"]
-    shifted = np.exp(logits - logits.max())
-    probs = (shifted / shifted.sum())[0]
+    forward = net.forward(x)  # the net's own forward pass: hidden activations and scores, (1, hidden), (1, 10)
+    hidden, probs = forward.z1, softmax(forward.a2)[0]
     return Reading(inputs=x[0], probs=probs.astype(np.float64), hidden=hidden[0].astype(np.float64))
 
 
@@ -142,15 +154,19 @@ def hidden_figure(hidden: np.ndarray, height: int = 150) -> go.Figure:
 
 
 def model_picker() -> models.ModelChoice | None:
-    return models.model_picker(
+    choice = models.model_picker(
         "draw.model", label=t("draw.model"), caption=t("draw.reading_with"), empty=t("draw.no_model"),
-        help=t("draw.model_help"),
+        help=t("draw.model_help"), include_sturdy=True,
     )
+    if choice is not None and choice.key in (models.PRETRAINED, models.STURDY):
+        st.caption(t("draw.lesson"))  # the lesson in data augmentation, beside the two models it compares
+    return choice
 
 
 @st.fragment
 def drawing_section(model_key) -> None:
-    """Canvas, reading and a glimpse inside; a stroke reruns only this fragment."""
+    """Verdict, canvas, input and probabilities, and a glimpse inside; a stroke reruns only this fragment."""
+    verdict = st.container(key=VERDICT_KEY)  # drawn first, filled once read: above the canvas on every screen
     left, right = st.columns([1.25, 2.35], gap="medium")
     with left:
         strokes = canvas.digit_canvas(state.KEY_DRAW_CANVAS)
@@ -161,7 +177,7 @@ def drawing_section(model_key) -> None:
     inputs = drawing_input(strokes)
     net = models.network_for(model_key)
     if inputs is None or net is None:
-        with right:
+        with verdict:
             if net is None:
                 st.warning(t("draw.no_weights"))
             elif strokes:  # a dot, a tiny mark: too little ink to crop and scale like MNIST
@@ -170,12 +186,13 @@ def drawing_section(model_key) -> None:
                 st.info(t("draw.draw_first"))
         return
     reading = read_digit(net, inputs)
-    with right:
-        middle, verdict = st.columns([1, 1.35], gap="medium")
-    with middle:
-        st.plotly_chart(preview_figure(reading.inputs), key="sgd_draw_preview", config={"displayModeBar": False})
     with verdict:
         st.markdown(f"### {verdict_text(reading)}")
+    with right:
+        middle, bars = st.columns([1, 1.35], gap="medium")
+    with middle:
+        st.plotly_chart(preview_figure(reading.inputs), key="sgd_draw_preview", config={"displayModeBar": False})
+    with bars:
         st.plotly_chart(probability_figure(reading.probs), key="sgd_draw_probs", config={"displayModeBar": False})
     st.markdown(t("draw.glimpse"))
     st.plotly_chart(hidden_figure(reading.hidden), key="sgd_draw_hidden", config={"displayModeBar": False})
@@ -217,6 +234,7 @@ def test_digit_section(model_key) -> None:
 
 
 def render() -> None:
+    st.html(STYLE)
     st.title(t("draw.title"))
     choice = model_picker()
     if choice is None:
