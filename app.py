@@ -15,6 +15,7 @@ streamlit_guard.install(on_drop=lambda: state.flash(t("canvas.dropped")))  # not
 pages = [
     st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
     st.Page("pages/train.py", title=t("nav.train"), icon=":material/model_training:", url_path="train"),
+    st.Page("pages/code.py", title=t("nav.code"), icon=":material/code:", url_path="code"),
     st.Page("pages/loss_curves.py", title=t("nav.loss_curves"), icon=":material/show_chart:", url_path="loss_curves"),
     st.Page("pages/overfitting.py", title=t("nav.overfitting"), icon=":material/troubleshoot:", url_path="overfitting"),
 ]

@@ -53,10 +53,15 @@ def train_forked(
     should_stop: Callable[[], bool] | None = None,
     data_source: str = "",
     blas_threads: int | None = 1,
+    resume=None,
 ) -> Run:
-    """Like ``nn.train.train(config, data, run=run, should_stop=..., data_source=...)``, but the steps run in a
-    forked child; returns when the child has ended, with ``run`` complete. Raises ``ValueError`` for a bad config
-    (before forking), as ``train`` does."""
+    """Like ``nn.train.train(config, data, run=run, should_stop=..., data_source=..., resume=...)``, but the steps
+    run in a forked child; returns when the child has ended, with ``run`` complete. Raises ``ValueError`` for a bad
+    config (before forking), as ``train`` does.
+
+    ``resume``: the core's state of a run already stepped some way (the Code page's step-through). The child
+    inherits it with the fork (nothing is pickled) and trains on from it; the parent's record starts with its
+    steps so far (losses, accuracy lines, W1 pictures), and the child sends only what comes after."""
     problems = config.errors()
     if problems:
         raise ValueError("; ".join(problems))
@@ -69,6 +74,9 @@ def train_forked(
     run.config, run.n_train, run.n_test, run.data_source = config, n_train, len(x_test), data_source
     run.losses, run.iterations_done, run.epochs, run.snapshots = losses, 0, [], []
     run.started_at, run.elapsed_s, run.eval_s, run.reason = time.time(), 0.0, 0.0, ""
+    if resume is not None:
+        resumed_record(run, resume)  # the steps done so far, into the shared losses
+        header[_ITERATIONS] = run.iterations_done
     reader, writer = Pipe(duplex=False)
     parent = os.getpid()
     with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process: see the module doc
@@ -78,7 +86,7 @@ def train_forked(
         code = 1
         try:
             reader.close()
-            code = _child(config, data, header, losses, writer, data_source, blas_threads, parent)
+            code = _child(config, data, header, losses, writer, data_source, blas_threads, parent, resume)
         finally:
             os._exit(code)
     writer.close()
@@ -97,9 +105,31 @@ def train_forked(
     return run
 
 
+def resume_arguments(resume) -> dict:
+    """The keyword arguments that make ``nn.train.train`` go on from a stepped run's state (none for a fresh run)."""
+    return {} if resume is None else {"resume": resume}
+
+
+def resumed_record(run: Run, resume) -> Run:
+    """Fill ``run`` with what the stepped run ``resume`` (``nn.train.Training``) has done so far: its losses (into
+    ``run.losses`` in place when it is an array of the planned length, e.g. the shared map), accuracy lines and W1
+    pictures."""
+    stepped = resume.run
+    done = int(stepped.iterations_done)
+    if not (isinstance(run.losses, np.ndarray) and run.losses.shape == (run.config.iters,)
+            and run.losses.flags.writeable):
+        run.losses = np.full(run.config.iters, np.nan)
+    run.losses[:done] = stepped.losses[:done]
+    run.iterations_done = done
+    run.epochs = list(stepped.epochs)
+    run.snapshots = list(stepped.snapshots)
+    run.n_train, run.n_test = stepped.n_train, stepped.n_test
+    return run
+
+
 def _relay(run: Run, header: np.ndarray, reader, should_stop: Callable[[], bool] | None) -> None:
     """Copy the child's progress into ``run`` until it has sent its end (or died)."""
-    pictures: dict[int, np.ndarray] = {}
+    pictures: dict[int, np.ndarray] = dict(run.snapshots)  # a resumed run's pictures so far (else none)
     while True:
         if should_stop is not None and should_stop():
             header[_STOP] = 1.0
@@ -150,7 +180,7 @@ def _close_inherited_files(keep: int) -> None:
                 pass
 
 
-def _child(config, data, header, losses, writer, data_source, blas_threads, parent: int) -> int:
+def _child(config, data, header, losses, writer, data_source, blas_threads, parent: int, resume=None) -> int:
     gc.disable()  # the few objects training makes die by reference counting; a collection would touch (and so
     # copy) every page of the server's heap this process shares
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is for the server; the child
@@ -192,11 +222,17 @@ def _child(config, data, header, losses, writer, data_source, blas_threads, pare
                 header[_STOP] = 1.0
         return header[_STOP] != 0.0
 
-    run = Run(config)
-    run.losses = losses
+    if resume is not None:  # the stepped run's state, inherited with the fork: it goes on into its own record,
+        run = resume.run  # whose losses now live in the shared map
+        losses[: run.iterations_done] = run.losses[: run.iterations_done]
+        run.losses = losses
+        sent.update(it for it, _ in run.snapshots)  # the parent has these pictures already (resumed_record)
+    else:
+        run = Run(config)
+        run.losses = losses
     try:
         train(config, data, callback=callback, should_stop=should_stop, run=run,
-              progress_every=PROGRESS_EVERY, data_source=data_source)
+              progress_every=PROGRESS_EVERY, data_source=data_source, **resume_arguments(resume))
     except Exception:  # noqa: BLE001 - train() has put status "failed" and the reason in the record
         pass
     publish(run)

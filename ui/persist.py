@@ -25,13 +25,17 @@ from ui import browser_id, links, session_store, state
 
 
 def snapshot_bytes(snapshot: Any) -> int:
-    """The memory a kept session holds on its own: the NumPy arrays of its runs (weights, losses, W1 snapshots)."""
+    """The memory a kept session holds on its own: the NumPy arrays of its runs (weights, losses, W1 snapshots) and
+    of its step-through."""
     total = 0
     for job in getattr(snapshot, "jobs", ()):
         run = job.run
         total += sum(getattr(v, "nbytes", 0) for v in (run.params or {}).values())
         total += getattr(run.losses, "nbytes", 0)
         total += sum(getattr(w, "nbytes", 0) for _, w in getattr(run, "snapshots", ()) or ())
+    stepper = getattr(snapshot, "stepper", None)
+    if stepper is not None:  # the Code page's step-through: a run in the making
+        total += stepper.nbytes()
     return total + 2_000 * len(getattr(snapshot, "strokes", ()))  # a stroke: a few hundred points as lists
 
 

@@ -31,7 +31,7 @@ from nn.blas import limit_blas_threads
 from nn.messages import Message
 from nn.train import Run, TrainConfig, train
 from ui import jobs
-from ui.forked import train_forked
+from ui.forked import resume_arguments, resumed_record, train_forked
 
 #: Default for ``SGDLAB_MAX_TRAININGS``. Streamlit Community Cloud gives an app about 0.08-2 CPU cores shared
 #: by all its visitors. One training keeps one core busy (the matrices are too small for BLAS to use more), so
@@ -133,10 +133,18 @@ def max_trainings_from_env(environ=None) -> int:
 class TrainingJob:
     """One run in the making: its record (filled in place by the worker), its thread and its Stop switch."""
 
-    def __init__(self, job_id: int, config: TrainConfig, data, data_source: str, pool: "TrainingPool") -> None:
+    def __init__(self, job_id: int, config: TrainConfig, data, data_source: str, pool: "TrainingPool",
+                 resume=None) -> None:
         self.id = job_id
-        self.run = Run(config)
-        self.run.data_source = data_source
+        self._resume = resume  # a stepped run's state (nn.train.Training): the run goes on from it
+        if resume is not None and pool.mode == "thread":
+            self.run = resume.run  # trained on in this process: into the stepped run's own record
+            self.run.status = "pending"
+        else:
+            self.run = Run(config)
+            self.run.data_source = data_source
+            if resume is not None:
+                resumed_record(self.run, resume)  # its steps show at once, before its turn comes
         self.created_at = time.time()
         self.submitted_perf = time.perf_counter()
         self.ended_perf: float | None = None  # perf_counter() when the worker ended
@@ -189,23 +197,27 @@ class TrainingJob:
         run = self.run
         if not self._pool.acquire(self, self._stop):
             run.status, run.reason = "stopped", Message("stopped_waiting")
-            self._data = None
+            self._data = self._resume = None
             self.ended_perf = time.perf_counter()
             return
         try:
             if self._pool.mode == "process":
                 train_forked(run.config, self._data, should_stop=self._stop.is_set, run=run,
-                             data_source=run.data_source, blas_threads=self._pool.blas_threads)
+                             data_source=run.data_source, blas_threads=self._pool.blas_threads,
+                             resume=self._resume)
                 if run.status == "failed":
                     self.error = run.reason
             else:
-                train(run.config, self._data, should_stop=self._stop.is_set, run=run, data_source=run.data_source)
+                if self._resume is not None:
+                    run.status = "running"
+                train(run.config, self._data, should_stop=self._stop.is_set, run=run, data_source=run.data_source,
+                      **resume_arguments(self._resume))
         except Exception as exc:  # noqa: BLE001 - shown on the page; the worker must not die silently
             self.error = f"{type(exc).__name__}: {exc}"
             if not run.done:
                 run.status, run.reason = "failed", Message("failed", error=str(exc))
         finally:
-            self._data = None  # the shared MNIST arrays are not held longer than needed
+            self._data = self._resume = None  # the shared MNIST arrays are not held longer than needed
             self.ended_perf = time.perf_counter()
             self._pool.release(self)
 
@@ -222,12 +234,14 @@ class TrainingPool:
         self._waiting: deque[TrainingJob] = deque()
         self._running: set[int] = set()  # id() of running jobs
 
-    def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "") -> TrainingJob:
-        """Create a job for ``config`` on ``data`` ((x_train, t_train), (x_test, t_test)) and start its thread."""
+    def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "", resume=None) -> TrainingJob:
+        """Create a job for ``config`` on ``data`` ((x_train, t_train), (x_test, t_test)) and start its thread.
+        ``resume``: the core's state of a run stepped so far (the Code page's step-through): the job trains on from
+        it, and its history is that of one run of the same seed."""
         problems = config.errors()
         if problems:
             raise ValueError("; ".join(problems))
-        job = TrainingJob(job_id, config, data, data_source, self)
+        job = TrainingJob(job_id, config, data, data_source, self, resume=resume)
         with self._cond:  # join the line here, in the order of submission, not when the worker thread gets going
             self._waiting.append(job)
         return job.start()

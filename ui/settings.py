@@ -14,9 +14,10 @@ Kinds:
 - ``int`` / ``float``: a number in [low, high];
 - ``bool``;
 - ``choice``: one of ``choices``;
-- ``run``: a run of the session (its job id), or for a model picker also ``"pretrained"`` / ``"fresh"``; the
-  default ``None`` means "the page's own default" (``ui.models.default_key``: the most accurate finished run), so
-  a picker follows the best run until the student picks one;
+- ``run``: a run of the session (its job id), or for a model picker also ``"pretrained"`` / ``"fresh"`` and the
+  setting's own ``choices`` (the draw page: ``"distorted"``, the model trained on distorted digits); the default
+  ``None`` means "the page's own default" (``ui.models.default_key``: the most accurate finished run), so a
+  picker follows the best run until the student picks one;
 - ``runs``: a list of job ids (``None``: the page's default, the newest three).
 """
 
@@ -37,6 +38,8 @@ PRESET_NAMES = (BOOK, QUICK, OVERFIT, CUSTOM)
 LANGUAGES = ("en", "ja")
 #: The model pickers' fixed choices besides the session's runs.
 PRETRAINED, FRESH = "pretrained", "fresh"
+#: The draw page's third model: the net trained on distorted digits (ui.models.STURDY).
+STURDY = "distorted"
 ANY = "any"
 
 
@@ -76,8 +79,8 @@ class Setting:
                 return value
             raise ValueError(f"{self.name}: {value!r} is not one of {self.choices}")
         if self.kind == "run":
-            if value is None or value in (PRETRAINED, FRESH) or (isinstance(value, int) and not isinstance(value, bool)
-                                                                 and value > 0):
+            fixed = (PRETRAINED, FRESH, *self.choices)  # the pickers' own models; the draw page's sturdy one
+            if value is None or value in fixed or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
                 return value
             raise ValueError(f"{self.name}: not a run: {value!r}")
         if self.kind == "runs":
@@ -131,7 +134,7 @@ SETTINGS: dict[str, Setting] = {
         # Overfitting check
         Setting("overfit.run", "sgd_overfit_run", "run", None),
         # Draw a digit
-        Setting("draw.model", "sgd_draw_model", "run", None),
+        Setting("draw.model", "sgd_draw_model", "run", None, choices=(STURDY,)),
         # Gradient check
         Setting("grad.model", "sgd_grad_model", "run", None),
         Setting("grad.batch", "sgd_grad_batch", "choice", 10, choices=(1, 10, 100)),
@@ -149,6 +152,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("errors.pred", "sgd_errors_pred", "choice", ANY, choices=(ANY, *range(10))),
         Setting("errors.order", "sgd_errors_order", "choice", "most", choices=("most", "least")),
         Setting("errors.normalise", "sgd_errors_normalise", "choice", "counts", choices=("counts", "share")),
+        # Code, step by step
+        Setting("step.gradient", "sgd_step_gradient", "choice", "backprop", choices=("backprop", "numerical")),
+        Setting("step.example", "sgd_step_example", "int", 1, low=1, high=TRAINING_OPTIONS["batch_size"].high),
+        Setting("step.try_lr", "sgd_step_try_lr", "float", 10.0, low=0.001, high=100.0),
     )
 }
 

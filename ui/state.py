@@ -11,6 +11,8 @@ training pool, the reload store) live in ``st.cache_resource`` elsewhere. Everyt
   the value of a widget a page did not draw).
 - ``jobs``: the session's jobs (``ui.jobs.Job``: trainings, uploaded runs), oldest first, at most ``MAX_JOBS``.
 - ``strokes``: the drawing on the canvas, until the student clears it.
+- ``stepper``: the Code page's step-through (``ui.stepper.Stepper``), at most one, until it is continued as a run
+  or started over.
 - bookkeeping: the job counter, the uploaded files' digests, the link last seen, the test digit shown.
 
 ``snapshot()`` / ``restore(snapshot)`` hand that object to the reload store (``ui.persist``): a reload, or the
@@ -73,6 +75,9 @@ KEY_ERRORS_TRUE = SETTINGS["errors.true"].key
 KEY_ERRORS_PRED = SETTINGS["errors.pred"].key
 KEY_ERRORS_ORDER = SETTINGS["errors.order"].key
 KEY_ERRORS_NORMALISE = SETTINGS["errors.normalise"].key
+KEY_STEP_GRADIENT = SETTINGS["step.gradient"].key
+KEY_STEP_EXAMPLE = SETTINGS["step.example"].key
+KEY_STEP_TRY_LR = SETTINGS["step.try_lr"].key
 
 # -- widgets that are actions, not settings (buttons, the uploader, the canvas, a chart's click) ------------------
 KEY_START = "sgd_train_start"
@@ -87,6 +92,11 @@ KEY_ERRORS_CHART = "sgd_errors_matrix"  # the confusion-matrix chart (its click 
 KEY_UPLOAD = "sgd_model_upload"  # file uploader of a saved run (Train page)
 KEY_DOWNLOAD = "sgd_model_download"  # its download button
 KEY_BROWSER_TOKEN = "sgd_browser_token"  # the reload component (ui.browser_id)
+KEY_STEP_ONE = "sgd_step_one"  # the step-through's buttons (Code page): one step
+KEY_STEP_TEN = "sgd_step_ten"  # ten steps
+KEY_STEP_EPOCH = "sgd_step_epoch"  # to the end of the epoch
+KEY_STEP_CONTINUE = "sgd_step_continue"  # continue as a normal run
+KEY_STEP_RESTART = "sgd_step_restart"  # start the step-through over (with the current settings)
 
 # -- derived and one-shot things, not restored by a reload ---------------------------------------------------------
 KEY_FLASH = "sgd_flash_message"
@@ -112,12 +122,14 @@ class Session:
     uploaded: dict[str, int] = field(default_factory=dict)  # model file digest → its job id
     link_seen: dict | None = None  # the URL's parameters as last read or written (to spot a changed URL)
     shown: dict[str, Any] = field(default_factory=dict)  # widget key → the value bind() gave it last
+    stepper: Any = None  # the Code page's step-through (ui.stepper.Stepper): at most one, in memory like a run
 
     def copy(self) -> "Session":
-        """A copy to keep in the reload store: its own containers, the same jobs (they are not copied)."""
+        """A copy to keep in the reload store: its own containers, the same jobs and stepper (not copied)."""
         return Session(values=dict(self.values), jobs=list(self.jobs), job_counter=self.job_counter,
                        strokes=[list(s) for s in self.strokes], draw_test_index=self.draw_test_index,
-                       uploaded=dict(self.uploaded), link_seen=dict(self.link_seen or {}) or None, shown={})
+                       uploaded=dict(self.uploaded), link_seen=dict(self.link_seen or {}) or None, shown={},
+                       stepper=self.stepper)
 
 
 def _ss() -> Any:
@@ -342,6 +354,19 @@ def keep_widget_value(key: str, value: dict) -> None:
         del current[name]  # a component's value writes through to its stored state
     for name, item in value.items():
         current[name] = item
+
+
+# -- the step-through (Code page) ---------------------------------------------------------------------------------
+
+
+def stepper() -> Any:
+    """The session's step-through (``ui.stepper.Stepper``), or None."""
+    return session().stepper
+
+
+def set_stepper(value: Any) -> None:
+    """Keep ``value`` as the session's only step-through (None: none); the one before is dropped."""
+    session().stepper = value
 
 
 # -- links ---------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from nn.train import Run, TrainConfig
 from ui import analysis, data as ui_data, figures, runner, settings, state
 from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
+from ui.stepper import printout as book_printout  # the book's "train acc, test acc | …" lines
 
 # -- presets -------------------------------------------------------------------------------------------------
 
@@ -181,6 +182,7 @@ class Payload:
     figure: object = None
     table: pd.DataFrame | None = None
     message: str = ""
+    printout: list[str] | None = None  # the book's "train acc, test acc | …" lines, one per epoch
 
 
 def accuracy_table(run) -> pd.DataFrame:
@@ -211,7 +213,41 @@ def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Paylo
                                                   lecture=lecture)
         payload.figure.to_plotly_json()  # what st.plotly_chart does with it: a cost the benchmark must see
         payload.table = accuracy_table(run)
+        payload.printout = book_printout(run)
     return payload
+
+
+def printout_block(lines: list[str]) -> str:
+    """The printout as a Markdown code block: what the book's loop prints is code output, the same in any language."""
+    return "```text\n" + "\n".join(lines) + "\n```"
+
+
+def draw_printout(lines: list[str], key: str = "sgd_printout") -> None:
+    """The book's printout under the accuracy table, small: a box of its own that scrolls beyond a dozen lines (a
+    run of 300 images prints 500)."""
+    if not lines:
+        return
+    st.caption(t("train.printout"))
+    with st.container(height=min(60 + 24 * len(lines), 300), border=False, key=key):
+        st.markdown(printout_block(lines))
+
+
+def printout_view(job) -> None:
+    """``job``'s printout, redrawn with its charts while it trains (the Code page shows the latest run's)."""
+    active = not job.run.done
+
+    @st.fragment(run_every=runner.refresh().chart if active else None)
+    def _lines() -> None:
+        current = state.get_job(job.id)
+        if current is None:
+            return
+        lines = book_printout(current.run)
+        if lines:
+            draw_printout(lines, key="sgd_printout_latest")
+        else:
+            st.caption(t("train.printout_empty"))
+
+    _lines()
 
 
 def page_renderer():
@@ -256,6 +292,7 @@ def draw_chart(payload: Payload, chart_key: str) -> None:
     else:
         st.dataframe(payload.table, hide_index=True, height=min(38 + 35 * len(payload.table), 420),
                      key=f"{chart_key}_table")
+        draw_printout(payload.printout or [], key=f"{chart_key}_printout")
 
 
 def idle_view(config: TrainConfig, chart_key: str = "sgd_live_chart") -> None:

@@ -4,8 +4,9 @@ language switches, a reload, and the tab closed and opened again; another browse
 ``CHECKS`` says, for each setting, on which page it lives, how the test sets a non-default value, how it checks the
 value is still shown, and (for most) how it checks the value is still *used*: Start launches exactly the run the
 Train page shows and the address bar says the same, the draw page reads with the chosen model, the errors page's
-digit filters change the gallery's caption, the loss curves show only the first 1,000 iterations, lecture mode keeps
-its larger type… A setting added to the table without an entry here fails the test.
+digit filters change the gallery's caption, the loss curves show only the first 1,000 iterations, the Code page's
+step explains the chosen image and compares the numerical gradient, lecture mode keeps its larger type… A setting
+added to the table without an entry here fails the test.
 
 One pass, grouped by page: two short runs trained first (the pickers need runs), then for each page its settings
 set, checked, one round (every other page through the sidebar, and 日本語 and back to English on Home), checked,
@@ -49,6 +50,7 @@ LOCALES = {lang: tomllib.loads((ROOT / "ui" / "locales" / f"{lang}.toml").read_t
 PAGES = {
     "home": ("nav.home", "app.title"),
     "train": ("nav.train", "train.title"),
+    "code": ("nav.code", "code.title"),
     "loss_curves": ("nav.loss_curves", "curves.title"),
     "overfitting": ("nav.overfitting", "overfit.title"),
     "draw": ("nav.draw", "draw.title"),
@@ -69,6 +71,9 @@ RUN1 = "#1 lr 0.5 · batch 50 · 300 it · 1k imgs · hidden 30"
 RUN2_LINK = "/train?iters=200&batch=20&lr=0.2&images=500&seed=3"
 RUN2 = "#2 lr 0.2 · batch 20 · 200 it · 500 imgs · seed 3"
 PRETRAINED = "Pretrained model (shipped with SGD Lab)"
+#: The models shipped with SGD Lab, as the draw page names them: without a run it reads with one of them (the one
+#: trained on distorted digits where it is shipped, else the book's).
+SHIPPED = [PRETRAINED, *(LOCALES["en"]["models"][k] for k in ("book", "sturdy") if k in LOCALES["en"]["models"])]
 FRESH = "Fresh untrained network (seeded)"
 
 # What the Train page is set to: every training option off its default, slow enough (the book's numerical loop)
@@ -410,6 +415,47 @@ class Sidebar:
     check: Callable[[Lab], None]
 
 
+#: The Code page's status line: no step yet, or the last step's iteration.
+_NO_STEP = re.compile(r"^No step yet\.")
+_STEP_DONE = re.compile(r"done — the last was i = \d+\.")
+
+
+def _step_tab(lab: Lab, tab: str):
+    """Open the Code page's tab ``tab`` (an i18n key) if it is not the one shown (Streamlit shows the first tab
+    again on every visit); return its panel."""
+    expect = _expect()
+    main = lab.page.get_by_test_id("stMain")
+    button = main.get_by_role("tab", name=text(lab.lang, tab), exact=True)
+    if button.get_attribute("aria-selected") != "true":  # a click is no widget change: no script run to wait for
+        button.click()
+    expect(button).to_have_attribute("aria-selected", "true")
+    return main.locator("[data-testid='stTabPanel']:visible")
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """A widget of the Code page's step tabs, which show their widgets only after a step: ``set`` first presses
+    "One step" if the page shows none, and both open the widget's tab (``tab``, an i18n key). The step-through is
+    kept with the session, so ``check`` never steps: a lost one fails it."""
+
+    tab: str
+    widget: object
+
+    def set(self, lab: Lab) -> None:
+        expect, main = _expect(), lab.page.get_by_test_id("stMain")
+        status = main.get_by_text(_NO_STEP).or_(main.get_by_text(_STEP_DONE))
+        expect(status).to_be_visible()
+        if main.get_by_text(_NO_STEP).count():
+            lab.act(main.get_by_role("button", name=text(lab.lang, "step.one"), exact=True).click)
+            expect(main.get_by_text(_STEP_DONE)).to_be_visible()
+        _step_tab(lab, self.tab)
+        self.widget.set(lab)
+
+    def check(self, lab: Lab) -> None:
+        _step_tab(lab, self.tab)
+        self.widget.check(lab)
+
+
 # -- "still used": what each setting changes, checked against the page --------------------------------------------
 
 
@@ -537,15 +583,50 @@ def _errors_used(lab: Lab) -> None:
     """Run #2's mistakes; cells as shares; the gallery's caption follows the digit filters; least confident first."""
     expect = _expect()
     expect(lab.caption("finished")).to_contain_text(f"Run {RUN2}: finished")
-    expect(lab.caption("Each is captioned")).to_contain_text("misclassified test images of a 4 read as 9")
-    only_4_as_9 = "(p) => p.annotations.length > 0 && p.annotations.every(a => a.includes('4→9'))"
+    true, pred = lab.memo["errors.true"], lab.memo["errors.pred"]
+    expect(lab.caption("Each is captioned")).to_contain_text(f"misclassified test images of a {true} read as {pred}")
+    pair = f"{true}→{pred}"
+    only_pair = f"(p) => p.annotations.length > 0 && p.annotations.every(a => a.includes('{pair}'))"
     plots = lab.wait_plots(
-        f"(ps) => ps.some(p => p.title.includes('share of each true digit')) && ps.some({only_4_as_9})",
-        "the matrix as shares and a gallery of 4→9 only",
+        f"(ps) => ps.some(p => p.title.includes('share of each true digit')) && ps.some({only_pair})",
+        f"the matrix as shares and a gallery of {pair} only",
     )
-    gallery = next(p for p in plots if p["annotations"] and all("4→9" in a for a in p["annotations"]))
+    gallery = next(p for p in plots if p["annotations"] and all(pair in a for a in p["annotations"]))
     sure = [int(m) for a in gallery["annotations"] for m in re.findall(r"→\d (\d+)%", a)]
     assert sure and sure == sorted(sure), f"not least confident first: {sure}"
+
+
+STEP_EXAMPLE = 3  # the image of the batch whose numbers the softmax text explains (1 by default)
+STEP_TRY_LR = "0.5"  # the learning rate tried on the step (10 by default)
+
+
+def _step_gradient_used(lab: Lab) -> None:
+    """The gradient tab computed the numerical gradient: how long it took, how far it is from backprop's, and its
+    heat maps."""
+    expect, panel = _expect(), _step_tab(lab, "step.tab2")
+    metrics = panel.get_by_test_id("stMetric")
+    took = metrics.filter(has_text=text("en", "step.time_numerical")).get_by_test_id("stMetricValue")
+    expect(took).to_have_text(re.compile(r"^\d+(\.\d+)? m?s$"))  # not "–": backprop's view computes none
+    agreement = metrics.filter(has_text=text("en", "step.agreement")).get_by_test_id("stMetricValue")
+    expect(agreement).to_have_text(re.compile(r"^\d\.\de[-+]\d+$"))
+    method = f"({text('en', 'step.gradient_numerical')})"
+    lab.wait_plots(f"(ps) => ps.some(p => p.title.endsWith({json.dumps(method)}))", f"the heat maps titled {method}")
+
+
+def _step_example_used(lab: Lab) -> None:
+    """The softmax text explains image 3 of the batch."""
+    panel = _step_tab(lab, "step.tab2")
+    explained = panel.get_by_text(re.compile(r"^Image \d+ of the batch is a \d\.$"))
+    _expect()(explained).to_have_text(re.compile(rf"^Image {STEP_EXAMPLE} of the batch is a \d\.$"))
+
+
+def _step_try_lr_used(lab: Lab) -> None:
+    """The update tab's verdict and its chart's diamond are of learning rate 0.5."""
+    panel = _step_tab(lab, "step.tab3")
+    verdict = panel.get_by_text(re.compile(r"^With learning rate \S+ (this step would|the loss would)"))
+    _expect()(verdict).to_have_text(re.compile(rf"^With learning rate {re.escape(STEP_TRY_LR)} "))
+    tried = text("en", "step_figures.lr_try").format(lr=STEP_TRY_LR)
+    lab.wait_plots(f"(ps) => ps.some(p => p.traces.some(t => t.name === {json.dumps(tried)}))", f"a trace '{tried}'")
 
 
 # -- every setting: page, how it is set and shown, how it is used -----------------------------------------------
@@ -568,6 +649,24 @@ class _Preset(Choose):
 
     def check(self, lab: Lab) -> None:
         _expect()(self.box(lab)).to_have_value("Custom")
+
+
+@dataclass(frozen=True)
+class _Confusion(Choose):
+    """A digit filter of the errors page: the true or predicted digit (``memo`` "errors.true" or "errors.pred") of
+    the chosen run's most common confusion, read from its metric ("9 read as 4") when first set. A pair fixed in
+    advance may have no images when the core's numbers change (run #2 once read no 4 as 9): this one has some."""
+
+    def set(self, lab: Lab) -> None:
+        if self.option not in lab.memo:
+            metrics = lab.page.get_by_test_id("stMain").get_by_test_id("stMetric")
+            value = metrics.filter(has_text=text("en", "errors.confusion")).get_by_test_id("stMetricValue")
+            _expect()(value).to_have_text(re.compile(r"^\d read as \d$"))
+            lab.memo["errors.true"], lab.memo["errors.pred"] = re.findall(r"\d", value.inner_text())
+        Choose(self.label, lab.memo[self.option]).set(lab)
+
+    def check(self, lab: Lab) -> None:
+        Choose(self.label, lab.memo[self.option]).check(lab)
 
 
 _HIDDEN_UNIT = re.compile(r"^Hidden unit \(1–\d+\)$")
@@ -619,8 +718,16 @@ CHECKS: dict[str, Check] = {
     "errors.model": Check("errors", Choose("Network", f"Run {RUN2}"), _errors_used),
     "errors.normalise": Check("errors", Radio("Cells show", "share of each true digit"), _errors_used),
     "errors.order": Check("errors", Radio("Order", "least confident first"), _errors_used),
-    "errors.true": Check("errors", Choose("True digit", "4"), _errors_used),
-    "errors.pred": Check("errors", Choose("Predicted digit", "9"), _errors_used),
+    "errors.true": Check("errors", _Confusion("True digit", "errors.true"), _errors_used),
+    "errors.pred": Check("errors", _Confusion("Predicted digit", "errors.pred"), _errors_used),
+    # Code, step by step: before Train's settings (the book's numerical loop would make a step take ~20 s); the
+    # first set takes the step that shows the widgets
+    "step.gradient": Check("code", Stepped("step.tab2", Radio("Gradient shown", "Numerical (fast nn.numgrad)")),
+                           _step_gradient_used),
+    "step.example": Check("code", Stepped("step.tab2", Spin("Image of the batch", str(STEP_EXAMPLE))),
+                          _step_example_used),
+    "step.try_lr": Check("code", Stepped("step.tab3", Spin("Try a learning rate", STEP_TRY_LR, "0.500")),
+                         _step_try_lr_used),
     # Train (the preset is picked first; the fields then make it "Custom")
     "train.preset": Check("train", _Preset("Preset", "Quick look (1,000 iterations)"), _train_used),
     "train.iters": Check("train", Spin("Iterations", "5000"), _train_used),
@@ -767,7 +874,8 @@ def test_every_setting_survives_pages_languages_reloads_and_a_new_tab(browser, a
         fresh.go("loss_curves")
         expect(main.get_by_text(text("en", "curves.no_runs"))).to_be_visible()
         fresh.go("draw")
-        expect(fresh.caption("Reading with")).to_contain_text(f"Reading with {PRETRAINED}:")
+        shipped = "|".join(map(re.escape, SHIPPED))
+        expect(fresh.caption("Reading with")).to_contain_text(re.compile(rf"^Reading with ({shipped}):"))
         fresh.shot("other-browser-draw")
         print(f"{time.monotonic() - started:6.1f} s  another browser: defaults, no runs")
     except BaseException:
