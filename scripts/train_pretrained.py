@@ -16,9 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from nn.mnist import MnistError, load_dataset
 from nn.model_file import PRETRAINED_PATH, load_model, save_run
 from nn.train import TrainConfig, train
+from scripts.common import full_mnist
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -30,13 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the shipped model)")
     args = parser.parse_args(argv)
 
-    try:
-        data = load_dataset(args.data_dir, allow_download=False, allow_embedded=False)
-    except MnistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not data.is_full:
-        print(f"error: the pretrained model needs full MNIST, got {data.describe()}", file=sys.stderr)
+    data = full_mnist(args.data_dir, "the pretrained model")
+    if data is None:
         return 1
 
     config = TrainConfig(seed=args.seed)  # the book's settings, float32

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from nn.augment import STURDY_PATH, Distortions, distort_batch
-from nn.mnist import MnistError, load_dataset
 from nn.model_file import load_model, save_model
 from nn.train import EpochRecord, TrainConfig, iterations_per_epoch
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
+from scripts.common import full_mnist
 
 MAX_FILE_BYTES = 1_000_000
 NAME = "trained on distorted digits: 784-50-10 net"
@@ -47,13 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=float, default=0.8, help="share of each mini-batch distorted")
     args = parser.parse_args(argv)
 
-    try:
-        data = load_dataset(args.data_dir, allow_download=False, allow_embedded=False)
-    except MnistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not data.is_full:
-        print(f"error: the sturdy model needs full MNIST, got {data.describe()}", file=sys.stderr)
+    data = full_mnist(args.data_dir, "the sturdy model")
+    if data is None:
         return 1
 
     config = TrainConfig(iters=args.iters, lr=args.lr, hidden=args.hidden, seed=args.seed)

@@ -108,3 +108,30 @@ def padded_to(good: bytes, size: int) -> bytes:
     data = with_padding(1000 + size - len(with_padding(1000)))
     assert len(data) == size
     return data
+
+
+def synthetic_data(n_train=1000, n_test=300, seed=0):
+    """Ten linearly separable blobs of 784 'pixels' in uint8: learnable in a few dozen steps."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 256, size=(10, 784))
+
+    def make(n):
+        t = rng.integers(0, 10, size=n)
+        x = np.clip(centres[t] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
+        return x, t.astype(np.uint8)
+
+    return make(n_train), make(n_test)
+
+
+#: The slide's lines (§4.5), as they read in the project's loop.
+SLIDE_LINES = (
+    "batch_mask = rng.choice(train_size, batch_size)",
+    "x_batch = x_train[batch_mask]",
+    "t_batch = t_train[batch_mask]",
+    "grad = network.gradient(x_batch, t_batch)",
+    "grad = network.numerical_gradient(x_batch, t_batch",
+    "for key in ('W1', 'b1', 'W2', 'b2'):",
+    "network.params[key] -= learning_rate * grad[key]",
+    "iter_per_epoch = ",
+    "if i % iter_per_epoch",
+)

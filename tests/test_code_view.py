@@ -14,22 +14,11 @@ from nn import sgd
 from nn.train import TrainConfig
 from nn.two_layer_net import TwoLayerNet
 from tests.app_helpers import _app, _finish, _open, _short_run
+from tests.helpers import SLIDE_LINES
 from ui import code_view, state
 
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # conftest.py
 
-#: The slide's lines (§4.5), as they read in the project's loop.
-SLIDE_LINES = (
-    "batch_mask = rng.choice(train_size, batch_size)",
-    "x_batch = x_train[batch_mask]",
-    "t_batch = t_train[batch_mask]",
-    "grad = network.gradient(x_batch, t_batch)",
-    "grad = network.numerical_gradient(x_batch, t_batch",
-    "for key in ('W1', 'b1', 'W2', 'b2'):",
-    "network.params[key] -= learning_rate * grad[key]",
-    "iter_per_epoch = ",
-    "if i % iter_per_epoch",
-)
 
 
 def _plain(markup: str) -> str:

@@ -18,19 +18,7 @@ from nn.meter import AccuracyMeter
 from nn.sgd import epoch_length, sgd
 from nn.train import EpochRecord, TrainConfig, start, step, train
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet, Workspace
-
-
-def synthetic_data(n_train=1000, n_test=300, seed=0):
-    """Ten separable blobs of 784 'pixels' in uint8: learnable in a few dozen steps."""
-    rng = np.random.default_rng(seed)
-    centres = rng.integers(0, 256, size=(10, 784))
-
-    def make(n):
-        t = rng.integers(0, 10, size=n)
-        x = np.clip(centres[t] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
-        return x, t.astype(np.uint8)
-
-    return make(n_train), make(n_test)
+from tests.helpers import SLIDE_LINES, synthetic_data
 
 
 def assert_same_run(a, b):
@@ -52,17 +40,7 @@ def assert_same_run(a, b):
 def test_the_loop_is_the_books():
     source = inspect.getsource(sgd)
     body = source[source.index("for i in range(") :]
-    for line in [
-        "batch_mask = rng.choice(train_size, batch_size)",
-        "x_batch = x_train[batch_mask]",
-        "t_batch = t_train[batch_mask]",
-        "grad = network.gradient(x_batch, t_batch)",
-        "grad = network.numerical_gradient(x_batch, t_batch",
-        "for key in ('W1', 'b1', 'W2', 'b2'):",
-        "network.params[key] -= learning_rate * grad[key]",
-        "if i % iter_per_epoch",
-        "accuracy = measure(network, i)",
-    ]:
+    for line in (*SLIDE_LINES, "accuracy = measure(network, i)"):
         assert line in source, line
     measure = inspect.getsource(nn.sgd.book_accuracies)  # the hook's default: the book's two lines
     assert "train_acc = network.accuracy(x_train, t_train)" in measure

@@ -7,19 +7,7 @@ import pytest
 
 from nn.train import EpochRecord, TrainConfig, iterations_per_epoch, train
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
-
-
-def synthetic_data(n_train=1000, n_test=300, seed=0):
-    """Ten linearly separable blobs of 784 'pixels' in uint8: learnable in a few dozen steps."""
-    rng = np.random.default_rng(seed)
-    centres = rng.integers(0, 256, size=(10, 784))
-
-    def make(n):
-        t = rng.integers(0, 10, size=n)
-        x = np.clip(centres[t] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
-        return x, t.astype(np.uint8)
-
-    return make(n_train), make(n_test)
+from tests.helpers import synthetic_data
 
 
 def test_book_defaults():
