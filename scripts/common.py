@@ -1,10 +1,15 @@
-"""What the model-making scripts share: full MNIST from a directory, or one line saying why not."""
+"""What the model-making scripts share: full MNIST from a directory (or one line saying why not), and the check of
+the model file they wrote."""
 
 from __future__ import annotations
 
 import sys
 
 from nn.mnist import MnistData, MnistError, load_dataset
+from nn.model_file import load_model
+
+#: A shipped model stays under this size (the repository carries it).
+MAX_FILE_BYTES = 1_000_000
 
 
 def full_mnist(data_dir: str | None, what: str) -> MnistData | None:
@@ -19,3 +24,14 @@ def full_mnist(data_dir: str | None, what: str) -> MnistData | None:
         print(f"error: {what} needs full MNIST, got {data.describe()}", file=sys.stderr)
         return None
     return data
+
+
+def written(out, size: int, summary: str) -> int:
+    """Read the model file ``out`` back (as the app will), print ``summary`` with what it holds, and return the exit
+    status: 1, with one line on stderr, when it is over ``MAX_FILE_BYTES``."""
+    model = load_model(out)
+    print(f"{summary} → {out} ({size:,} bytes, {model.describe()})")
+    if size > MAX_FILE_BYTES:
+        print(f"error: {out} is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit", file=sys.stderr)
+        return 1
+    return 0

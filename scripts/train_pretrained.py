@@ -16,11 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from nn.model_file import PRETRAINED_PATH, load_model, save_run
+from nn.model_file import PRETRAINED_PATH, save_run
 from nn.train import TrainConfig, train
-from scripts.common import full_mnist
-
-MAX_FILE_BYTES = 1_000_000
+from scripts.common import full_mnist, written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,15 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     final = run.last
     args.out.parent.mkdir(parents=True, exist_ok=True)
     size = len(save_run(run, args.out, name="pretrained: the book's 784-50-10 net"))
-    model = load_model(args.out)  # read back, as the app will
-    print(
-        f"{config.label()}: train acc {final.train_acc:.4f}, test acc {final.test_acc:.4f} "
-        f"in {run.elapsed_s:.1f} s → {args.out} ({size:,} bytes, {model.describe()})"
-    )
-    if size > MAX_FILE_BYTES:
-        print(f"error: {args.out} is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit", file=sys.stderr)
-        return 1
-    return 0
+    return written(args.out, size, f"{config.label()}: train acc {final.train_acc:.4f}, test acc {final.test_acc:.4f} "
+                   f"in {run.elapsed_s:.1f} s")
 
 
 if __name__ == "__main__":

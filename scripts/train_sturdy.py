@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from nn.augment import STURDY_PATH, Distortions, distort_batch
-from nn.model_file import load_model, save_model
+from nn.model_file import save_model
 from nn.train import EpochRecord, TrainConfig, iterations_per_epoch
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
-from scripts.common import full_mnist
+from scripts.common import full_mnist, written
 
-MAX_FILE_BYTES = 1_000_000
 NAME = "trained on distorted digits: 784-50-10 net"
 
 
@@ -92,13 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         train_acc=final.train_acc, data_source=source, losses=losses, epochs=epochs, name=NAME,
         n_train=len(x_train), n_test=len(x_test), elapsed_s=elapsed,
     ))
-    model = load_model(args.out)  # read back, as the app will
-    print(f"{config.label()}: train acc {final.train_acc:.4f}, test acc {final.test_acc:.4f} in {elapsed:.0f} s "
-          f"→ {args.out} ({size:,} bytes, {model.describe()})")
-    if size > MAX_FILE_BYTES:
-        print(f"error: {args.out} is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit", file=sys.stderr)
-        return 1
-    return 0
+    return written(args.out, size, f"{config.label()}: train acc {final.train_acc:.4f}, test acc {final.test_acc:.4f} "
+                   f"in {elapsed:.0f} s")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from nn.messages import ENGLISH, Message, MessageError
 from nn.model_file import MAX_HIDDEN, ModelFileError, load_model, load_pretrained, save_model, save_run
 from nn.options import OPTIONS
 from nn.train import Run, TrainConfig, train
-from tests.helpers import _bad_files, _members, _npz, _with_meta, child_processes
+from tests.helpers import _bad_files, _members, _npz, _with_meta, child_processes, small_model_bytes
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,10 +321,7 @@ def test_a_data_source_survives_a_model_file_as_its_english(tmp_path):
 
 @pytest.fixture(scope="module")
 def good_bytes():
-    rng = np.random.default_rng(0)
-    x, t = rng.integers(0, 256, (300, 784), dtype=np.uint8), rng.integers(0, 10, 300)
-    run = train(TrainConfig(iters=40, batch_size=20, hidden=12, seed=3), ((x[:200], t[:200]), (x[200:], t[200:])))
-    return save_run(run, name="small")
+    return small_model_bytes()
 
 
 def _more_bad_files(good: bytes, tmp_path) -> dict[str, tuple[object, str]]:

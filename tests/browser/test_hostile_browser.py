@@ -15,14 +15,12 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import pytest
 
-from nn.model_file import MAX_MODEL_BYTES, save_run
-from nn.train import TrainConfig, train
+from nn.model_file import MAX_MODEL_BYTES
 from tests.browser.helpers import settled
 from tests.browser.streamlit_server import streamlit_server
-from tests.helpers import child_processes, padded_to
+from tests.helpers import child_processes, padded_to, small_model_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -267,10 +265,7 @@ def test_a_single_dot_is_too_small_to_read_and_clear_works_after_a_page_visit(br
 
 @pytest.fixture(scope="module")
 def model_bytes():
-    rng = np.random.default_rng(0)
-    x, t = rng.integers(0, 256, (300, 784), dtype=np.uint8), rng.integers(0, 10, 300)
-    run = train(TrainConfig(iters=40, batch_size=20, hidden=12, seed=3), ((x[:200], t[:200]), (x[200:], t[200:])))
-    return save_run(run, name="small")
+    return small_model_bytes()
 
 
 def test_the_uploader_takes_exactly_the_limit_and_refuses_one_byte_more(browser, server, model_bytes):
