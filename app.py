@@ -18,6 +18,7 @@ pages = [
     st.Page("pages/code.py", title=t("nav.code"), icon=":material/code:", url_path="code"),
     st.Page("pages/loss_curves.py", title=t("nav.loss_curves"), icon=":material/show_chart:", url_path="loss_curves"),
     st.Page("pages/overfitting.py", title=t("nav.overfitting"), icon=":material/troubleshoot:", url_path="overfitting"),
+    st.Page("pages/sweeps.py", title=t("nav.sweeps"), icon=":material/grid_on:", url_path="sweeps"),
 ]
 if os.path.exists(os.path.join(HERE, "pages", "draw.py")):  # added by the draw-page work; optional
     pages.append(st.Page("pages/draw.py", title=t("nav.draw"), icon=":material/draw:", url_path="draw"))
@@ -25,6 +26,7 @@ pages += [  # the look-inside pages
     st.Page("pages/gradient_check.py", title=t("nav.gradient_check"), icon=":material/calculate:", url_path="gradient_check"),
     st.Page("pages/hidden_units.py", title=t("nav.hidden_units"), icon=":material/grid_view:", url_path="hidden_units"),
     st.Page("pages/errors.py", title=t("nav.errors"), icon=":material/error:", url_path="errors"),
+    st.Page("pages/landscape.py", title=t("nav.landscape"), icon=":material/landscape:", url_path="landscape"),
 ]
 
 page = st.navigation(pages)

@@ -10,7 +10,11 @@ Layout (format ``sgd-lab-model``, version 1), every member a plain array:
 - ``loss`` (optional): float32 (iterations_done,), the loss of every iteration;
 - ``snapshots`` and ``snapshot_iters`` (optional, together): float16 (k, 784, hidden) copies of W1 taken during
   training and int64 (k,) the iterations they were taken at (``Run.snapshots``, for the hidden-units page);
-  ``save_run`` keeps as many as fit in ``MAX_MODEL_BYTES`` (evenly spaced, the latest always).
+  ``save_run`` keeps as many as fit in ``MAX_MODEL_BYTES`` (evenly spaced, the latest always);
+- ``snapshot_b1`` (k, hidden), ``snapshot_W2`` (k, hidden, 10), ``snapshot_b2`` (k, 10) (optional, together, float16):
+  the rest of the weights at each snapshot (``nn.train.Snapshot.rest``, for the loss landscape). Files from before
+  they were kept load as before, and so does a file whose three do not fit its snapshots (they are left out, never
+  half used): the landscape page then says the run needs retraining to draw its path.
 
 ``load_model`` treats its input as untrusted (an upload): a size limit, ``np.load(allow_pickle=False)``, and a
 check of every key, shape, dtype, value and JSON field (``meta`` at most ``MAX_META_DEPTH`` levels deep, no number
@@ -37,7 +41,7 @@ import numpy as np
 
 from nn.messages import Message, MessageError
 from nn.options import OPTIONS
-from nn.train import EpochRecord, Run, TrainConfig
+from nn.train import EpochRecord, Run, Snapshot, TrainConfig
 from nn.two_layer_net import PARAM_KEYS, TwoLayerNet
 
 FORMAT = "sgd-lab-model"
@@ -68,7 +72,9 @@ MAX_IMAGES = 10_000_000
 MAX_ELAPSED_S = 1_000_000_000
 PRETRAINED_PATH = Path(__file__).resolve().parent / "data" / "pretrained.npz"
 _MEMBERS = (*PARAM_KEYS, "meta")
-_OPTIONAL = ("loss", "snapshots", "snapshot_iters")
+_OPTIONAL = ("loss", "snapshots", "snapshot_iters", "snapshot_b1", "snapshot_W2", "snapshot_b2")
+#: The rest of the weights at each snapshot, after W1 (``nn.train.Snapshot.rest``).
+_SNAPSHOT_REST = ("b1", "W2", "b2")
 _EPOCH_FIELDS = ("epoch", "iteration", "train_acc", "test_acc", "elapsed_s")
 
 
@@ -186,6 +192,9 @@ def save_model(
     if snapshots:
         members["snapshot_iters"] = np.array([it for it, _ in snapshots], dtype=np.int64)
         members["snapshots"] = np.stack([np.asarray(w, dtype=np.float16) for _, w in snapshots])
+        if all(getattr(w, "rest", None) for _, w in snapshots):  # every one: b1, W2 and b2 too
+            for key in _SNAPSHOT_REST:
+                members[f"snapshot_{key}"] = np.stack([np.asarray(w.rest[key], dtype=np.float16) for _, w in snapshots])
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **members)
     data = buffer.getvalue()
@@ -202,7 +211,8 @@ def fitting_snapshots(snapshots: list[tuple[int, np.ndarray]], budget: int) -> l
     snapshots = list(snapshots)[-MAX_SNAPSHOTS:]
     if not snapshots:
         return []
-    room = max(0, budget) // max(1, snapshots[0][1].size * 2)
+    rest = getattr(snapshots[0][1], "rest", None) or {}
+    room = max(0, budget) // max(1, (snapshots[0][1].size + sum(r.size for r in rest.values())) * 2)
     if room >= len(snapshots):
         return snapshots
     if room < 2:
@@ -280,6 +290,7 @@ def _load(data: bytes) -> ModelFile:
     losses = _check_losses(arrays.get("loss"), meta)
     epochs = _check_epochs(meta.get("epochs", []), meta)
     snapshots = _check_snapshots(arrays.get("snapshots"), arrays.get("snapshot_iters"), params["W1"].shape, meta)
+    snapshots = _with_rest(snapshots, arrays, params)
     for value in (*params.values(), *([] if losses is None else [losses]), *(w for _, w in snapshots)):
         value.flags.writeable = False
     return ModelFile(params=params, meta=meta, losses=losses, epochs=epochs, snapshots=snapshots)
@@ -495,6 +506,27 @@ def _check_snapshots(snapshots: np.ndarray | None, iters: np.ndarray | None, w1_
     if not np.all(np.isfinite(snapshots)):
         raise ModelFileError(Message("snapshots_non_finite"))
     return [(int(it), w) for it, w in zip(iters, snapshots)]
+
+
+def _with_rest(snapshots: list[tuple[int, np.ndarray]], arrays: dict[str, np.ndarray],
+               params: dict[str, np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """The snapshots with b1, W2 and b2 alongside (``nn.train.Snapshot``) when the file has all three, float16, one
+    per snapshot, of the weights' shapes and finite; else as they are (W1 only: the file is still a good model)."""
+    rest = [arrays.get(f"snapshot_{key}") for key in _SNAPSHOT_REST]
+    k = len(snapshots)
+    if not k or any(r is None for r in rest):
+        return snapshots
+    for r, key in zip(rest, _SNAPSHOT_REST):
+        if r.dtype != np.float16 or r.shape != (k, *params[key].shape) or not np.all(np.isfinite(r)):
+            return snapshots
+    for r in rest:
+        r.flags.writeable = False
+    kept = []
+    for j, (it, w) in enumerate(snapshots):
+        snap = w.view(Snapshot)
+        snap.rest = {key: r[j] for key, r in zip(_SNAPSHOT_REST, rest)}
+        kept.append((it, snap))
+    return kept
 
 
 def _check_epochs(records: Any, meta: dict[str, Any]) -> list[EpochRecord]:

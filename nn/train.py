@@ -53,7 +53,8 @@ MAX_PENDING_MEASUREMENTS = 2
 DIVERGENCE_WINDOW = 10
 #: W1 is kept (as float16, enough for pictures) at every accuracy measurement, to watch the hidden units form. A run
 #: with more epochs than this (300 images: an epoch every 3 steps) keeps every other one whenever the list fills up:
-#: evenly spaced, the first and the latest always kept, at most 24 × 78 KB per run.
+#: evenly spaced, the first and the latest always kept, at most 24 × 78 KB per run. b1, W2 and b2 are kept with
+#: each (``Snapshot.rest``, ~1 KB more), for the loss landscape (``nn.landscape``).
 MAX_SNAPSHOTS = 24
 DIVERGENCE_FACTOR = 2.5
 #: The initial weights are too large when their loss, before any step, is above this many times that of a uniform
@@ -158,7 +159,7 @@ class Run:
     iterations_done: int = 0
     epochs: list[EpochRecord] = field(default_factory=list)
     params: dict[str, np.ndarray] = field(default_factory=dict)
-    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (iteration, W1 as float16)
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (iteration, W1 as float16: a Snapshot, b1 W2 b2 alongside)
     started_at: float = 0.0  # time.time()
     elapsed_s: float = 0.0
     eval_s: float = 0.0  # of which spent measuring accuracy
@@ -228,14 +229,53 @@ def _yield_to_the_steps() -> None:
         pass
 
 
+class Snapshot(np.ndarray):
+    """One entry of ``Run.snapshots``: W1 as float16 (the array itself, so whatever reads the W1 pictures, the
+    hidden-units page, the model file, the forked child's relay, reads it as before) with the rest of the weights
+    at the same moment alongside, ``rest``: b1, W2 and b2 as float16 (~1 KB for the book's net), or None (a file
+    saved before they were kept). ``nn.landscape`` walks the run's path through weight space with them.
+
+    They travel with the array: pickled (the forked child sends its snapshots through a pipe), and in its views.
+    """
+
+    rest: dict[str, np.ndarray] | None
+
+    @classmethod
+    def of(cls, W1: np.ndarray, params: dict[str, np.ndarray] | None = None) -> Snapshot:
+        """A float16 copy of ``W1`` and, from ``params``, of b1, W2 and b2."""
+        snap = np.array(W1, dtype=np.float16).view(cls)
+        snap.rest = None if params is None else {k: np.array(params[k], dtype=np.float16) for k in ("b1", "W2", "b2")}
+        return snap
+
+    def __array_finalize__(self, obj) -> None:
+        self.rest = getattr(obj, "rest", None)
+
+    def __reduce__(self):
+        constructor, args, state = super().__reduce__()
+        return constructor, args, (state, self.rest)
+
+    def __setstate__(self, state) -> None:
+        array_state, self.rest = state
+        super().__setstate__(array_state)
+
+
+def snapshot_params(W1: np.ndarray) -> dict[str, np.ndarray] | None:
+    """All four weight arrays of a ``Run.snapshots`` entry (float16), or None when it holds W1 only."""
+    rest = getattr(W1, "rest", None)
+    if not rest:
+        return None
+    return {"W1": np.asarray(W1), **rest}
+
+
 class _Snapshots:
     """W1 at every ``stride``-th accuracy measurement (the stride doubles when the list fills), plus the latest."""
 
     def __init__(self) -> None:
         self.stride, self.grid = 1, []  # grid: (measurement number, iteration, W1 as float16)
 
-    def keep(self, run: Run, measurement: int, iteration: int, W1: np.ndarray) -> None:
-        latest = W1.astype(np.float16)
+    def keep(self, run: Run, measurement: int, iteration: int, W1: np.ndarray,
+             params: dict[str, np.ndarray] | None = None) -> None:
+        latest = Snapshot.of(W1, params)
         if measurement % self.stride == 0:
             self.grid.append((measurement, iteration, latest))
             if len(self.grid) > MAX_SNAPSHOTS - 1:
@@ -381,13 +421,13 @@ class _Measurements:
             self.settle(wait=True)
         return None
 
-    def record(self, i: int, final: bool, accuracies: tuple[float, float], W1: np.ndarray) -> EpochRecord:
+    def record(self, i: int, final: bool, accuracies: tuple[float, float], params: dict[str, np.ndarray]) -> EpochRecord:
         run = self.state.run
         record = EpochRecord(epoch=round(i / run.iters_per_epoch, 6), iteration=i + 1, train_acc=accuracies[0],
                              test_acc=accuracies[1], elapsed_s=0.0, final=final)
         record.elapsed_s = run.elapsed_s = self.clock()
         run.epochs.append(record)
-        self.state.snapshots.keep(run, len(run.epochs) - 1, i + 1, W1)
+        self.state.snapshots.keep(run, len(run.epochs) - 1, i + 1, params["W1"], params)
         if self.callback:
             self.callback(run, "epoch")
         return record
@@ -399,7 +439,7 @@ class _Measurements:
             t0 = time.perf_counter()
             result = future.result()
             self.state.run.eval_s += time.perf_counter() - t0  # only the time the steps were held up
-            self.record(i, final, result, copy.params["W1"])
+            self.record(i, final, result, copy.params)
             wait = False
 
     def last_measured(self) -> int:
@@ -473,7 +513,7 @@ def _take_steps(state: Training, until: int, measurements: _Measurements, clock:
             run.elapsed_s = clock()
             last = step
             if step.accuracy is not None:
-                step.epoch = measurements.record(step.i, False, step.accuracy, state.network.params["W1"])
+                step.epoch = measurements.record(step.i, False, step.accuracy, state.network.params)
             measurements.settle()
             if step.i == 0:
                 limit = _divergence_limit(run)
@@ -496,7 +536,7 @@ def _finish(state: Training, measurements: _Measurements) -> None:
     if run.status != "diverged" and last >= 0 and measurements.last_measured() != last + 1:
         result = measurements(state.network, last, final=True)
         if result is not None:
-            measurements.record(last, True, result, state.network.params["W1"])
+            measurements.record(last, True, result, state.network.params)
     measurements.settle(everything=True)
 
 

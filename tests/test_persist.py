@@ -125,7 +125,8 @@ def test_the_store_is_bounded_by_sessions_and_bytes():
 
     one = state.Session(jobs=[Job(1)])
     size = persist.snapshot_bytes(one)
-    expected = sum(v.nbytes for v in run.params.values()) + run.losses.nbytes + sum(w.nbytes for _, w in run.snapshots)
+    snapshots = sum(w.nbytes + sum(r.nbytes for r in w.rest.values()) for _, w in run.snapshots)  # all weights
+    expected = sum(v.nbytes for v in run.params.values()) + run.losses.nbytes + snapshots
     assert size == expected > 0
     store = SessionStore(max_entries=5, max_bytes=3 * size, size_of=persist.snapshot_bytes)
     tokens = [_token() for _ in range(6)]

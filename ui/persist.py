@@ -32,7 +32,8 @@ def snapshot_bytes(snapshot: Any) -> int:
         run = job.run
         total += sum(getattr(v, "nbytes", 0) for v in (run.params or {}).values())
         total += getattr(run.losses, "nbytes", 0)
-        total += sum(getattr(w, "nbytes", 0) for _, w in getattr(run, "snapshots", ()) or ())
+        for _, w in getattr(run, "snapshots", ()) or ():  # W1, and the rest of the weights beside it (nn.train.Snapshot)
+            total += getattr(w, "nbytes", 0) + sum(r.nbytes for r in (getattr(w, "rest", None) or {}).values())
     stepper = getattr(snapshot, "stepper", None)
     if stepper is not None:  # the Code page's step-through: a run in the making
         total += stepper.nbytes()

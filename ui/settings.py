@@ -19,6 +19,7 @@ Kinds:
   ``None`` means "the page's own default" (``ui.models.default_key``: the most accurate finished run), so a
   picker follows the best run until the student picks one;
 - ``runs``: a list of job ids (``None``: the page's default, the newest three).
+- ``numbers``: a list of up to 8 numbers in [low, high], kept sorted (a sweep's values).
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ class Setting:
             if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
                 return [int(v) for v in value]
             raise ValueError(f"{self.name}: not a list of runs: {value!r}")
+        if self.kind == "numbers":  # a sweep's values: up to 8 distinct numbers in [low, high]
+            if isinstance(value, (list, tuple)) and len(value) <= 8 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                    and self.low <= v <= self.high for v in value):
+                return sorted({v for v in value})
+            raise ValueError(f"{self.name}: not a list of numbers in {self.low} – {self.high}: {value!r}")
         raise ValueError(f"{self.name}: unknown kind {self.kind}")
 
 
@@ -102,6 +109,8 @@ def _training(name: str, option: str, key: str, **extra) -> Setting:
 
 
 _TRAIN_SIZE = TRAINING_OPTIONS["train_size"]
+#: The options a sweep can vary (their TrainConfig names; ui.sweeps.VARIABLES has the values offered).
+SWEEP_VARIABLES = ("lr", "batch_size", "hidden", "train_size", "weight_init_std")
 
 #: The table. Order: as the pages show them.
 SETTINGS: dict[str, Setting] = {
@@ -156,6 +165,20 @@ SETTINGS: dict[str, Setting] = {
         Setting("step.gradient", "sgd_step_gradient", "choice", "backprop", choices=("backprop", "numerical")),
         Setting("step.example", "sgd_step_example", "int", 1, low=1, high=TRAINING_OPTIONS["batch_size"].high),
         Setting("step.try_lr", "sgd_step_try_lr", "float", 10.0, low=0.001, high=100.0),
+        # Loss landscape (nn.landscape: its defaults; grid × images bound the compute, 0.5 s at 25 × 1,000)
+        Setting("landscape.run", "sgd_landscape_run", "run", None),
+        Setting("landscape.directions", "sgd_landscape_directions", "choice", "trajectory",
+                choices=("trajectory", "random")),
+        Setting("landscape.grid", "sgd_landscape_grid", "choice", 25, choices=(15, 25, 41)),
+        Setting("landscape.images", "sgd_landscape_images", "choice", 1000, choices=(300, 1000, 3000)),
+        # Compare settings (ui.sweeps: a sweep varies one or two training options over a few values)
+        Setting("sweep.preset", "sgd_sweep_preset", "choice", "lr", choices=("lr", "batch", "custom")),
+        Setting("sweep.x", "sgd_sweep_x", "choice", "lr", choices=SWEEP_VARIABLES),
+        Setting("sweep.x_values", "sgd_sweep_x_values", "numbers", [0.001, 0.1, 10.0], low=0.0001, high=60_000),
+        Setting("sweep.y", "sgd_sweep_y", "choice", "none", choices=("none", *SWEEP_VARIABLES)),
+        Setting("sweep.y_values", "sgd_sweep_y_values", "numbers", [], low=0.0001, high=60_000),
+        Setting("sweep.iters", "sgd_sweep_iters", "int", 2_000, low=10, high=100_000),
+        Setting("sweep.axis", "sgd_sweep_axis", "choice", "iterations", choices=("iterations", "images", "seconds")),
     )
 }
 

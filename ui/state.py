@@ -78,6 +78,17 @@ KEY_ERRORS_NORMALISE = SETTINGS["errors.normalise"].key
 KEY_STEP_GRADIENT = SETTINGS["step.gradient"].key
 KEY_STEP_EXAMPLE = SETTINGS["step.example"].key
 KEY_STEP_TRY_LR = SETTINGS["step.try_lr"].key
+KEY_LANDSCAPE_RUN = SETTINGS["landscape.run"].key
+KEY_LANDSCAPE_DIRECTIONS = SETTINGS["landscape.directions"].key
+KEY_LANDSCAPE_GRID = SETTINGS["landscape.grid"].key
+KEY_LANDSCAPE_IMAGES = SETTINGS["landscape.images"].key
+KEY_SWEEP_PRESET = SETTINGS["sweep.preset"].key
+KEY_SWEEP_X = SETTINGS["sweep.x"].key
+KEY_SWEEP_X_VALUES = SETTINGS["sweep.x_values"].key
+KEY_SWEEP_Y = SETTINGS["sweep.y"].key
+KEY_SWEEP_Y_VALUES = SETTINGS["sweep.y_values"].key
+KEY_SWEEP_ITERS = SETTINGS["sweep.iters"].key
+KEY_SWEEP_AXIS = SETTINGS["sweep.axis"].key
 
 # -- widgets that are actions, not settings (buttons, the uploader, the canvas, a chart's click) ------------------
 KEY_START = "sgd_train_start"
@@ -97,6 +108,8 @@ KEY_STEP_TEN = "sgd_step_ten"  # ten steps
 KEY_STEP_EPOCH = "sgd_step_epoch"  # to the end of the epoch
 KEY_STEP_CONTINUE = "sgd_step_continue"  # continue as a normal run
 KEY_STEP_RESTART = "sgd_step_restart"  # start the step-through over (with the current settings)
+KEY_SWEEP_START = "sgd_sweep_start"  # Compare settings: start the sweep
+KEY_SWEEP_STOP = "sgd_sweep_stop"  # stop every run of the sweep still training or waiting
 
 # -- derived and one-shot things, not restored by a reload ---------------------------------------------------------
 KEY_FLASH = "sgd_flash_message"
@@ -108,6 +121,11 @@ KEY_ERRORS_RESULT = "sgd_errors_result"  # {"key": ..., "value": nn.inspect.Eval
 KEY_OPENED_LINK = "sgd_opened_link"  # the URL's parameters on the session's first run (a link, or none)
 KEY_RUN_COUNT = "sgd_script_runs"  # full script runs of this session so far
 KEY_RESTORED_FOR = "sgd_restored_for"  # the browser token this session has looked up in the reload store
+KEY_LANDSCAPE_MAPS = "sgd_landscape_maps"  # {identity: nn.landscape.LossMap}: the last MAX_LANDSCAPE_MAPS maps
+KEY_LANDSCAPE_COMPUTE = "sgd_landscape_compute"  # the landscape page's "Compute the map" button
+#: Loss maps a session keeps (derived, not restored by a reload): the book's net's map is ~30 KB plus its
+#: full-batch points (float16, ≤ 4 MB, kept to redraw another plane without walking them again).
+MAX_LANDSCAPE_MAPS = 3
 
 
 @dataclass
@@ -123,13 +141,14 @@ class Session:
     link_seen: dict | None = None  # the URL's parameters as last read or written (to spot a changed URL)
     shown: dict[str, Any] = field(default_factory=dict)  # widget key → the value bind() gave it last
     stepper: Any = None  # the Code page's step-through (ui.stepper.Stepper): at most one, in memory like a run
+    sweep: Any = None  # the latest sweep (ui.sweeps.Sweep): which jobs are its cells
 
     def copy(self) -> "Session":
         """A copy to keep in the reload store: its own containers, the same jobs and stepper (not copied)."""
         return Session(values=dict(self.values), jobs=list(self.jobs), job_counter=self.job_counter,
                        strokes=[list(s) for s in self.strokes], draw_test_index=self.draw_test_index,
                        uploaded=dict(self.uploaded), link_seen=dict(self.link_seen or {}) or None, shown={},
-                       stepper=self.stepper)
+                       stepper=self.stepper, sweep=getattr(self, "sweep", None))
 
 
 def _ss() -> Any:
@@ -369,6 +388,23 @@ def set_stepper(value: Any) -> None:
     session().stepper = value
 
 
+# -- the sweep (Compare settings) ---------------------------------------------------------------------------------
+
+
+def sweep() -> Any:
+    """The session's latest sweep (``ui.sweeps.Sweep``), or None."""
+    return getattr(session(), "sweep", None)
+
+
+def set_sweep(value: Any) -> None:
+    session().sweep = value
+
+
+def live_jobs() -> list:
+    """The session's jobs still training or waiting (``add_job`` never drops them)."""
+    return [j for j in session().jobs if not j.run.done]
+
+
 # -- links ---------------------------------------------------------------------------------------------------------
 
 
@@ -430,6 +466,20 @@ def cached(key: str, identity, compute):
     value = compute()
     _ss()[key] = {"key": identity, "value": value}
     return value
+
+
+def landscape_maps() -> dict:
+    """The session's loss maps, oldest first: {identity: map} (``ui.landscape_view`` names the identities)."""
+    return _ss().get(KEY_LANDSCAPE_MAPS) or {}
+
+
+def keep_landscape_map(identity, value) -> None:
+    """Keep ``value`` as the newest map; drop the oldest beyond ``MAX_LANDSCAPE_MAPS``."""
+    maps = {k: v for k, v in landscape_maps().items() if k != identity}
+    maps[identity] = value
+    while len(maps) > MAX_LANDSCAPE_MAPS:
+        maps.pop(next(iter(maps)))
+    _ss()[KEY_LANDSCAPE_MAPS] = maps
 
 
 # -- reload ----------------------------------------------------------------------------------------------------------
