@@ -33,7 +33,7 @@ page = st.navigation(pages)
 state.init_session()
 language = i18n.language()  # the pages above are named in it
 persist.restore_if_kept()  # a reload brings the session back (ui.persist)
-link_view.sync(on_train_page=page.url_path == "train")
+link_view.sync(page.url_path)
 if i18n.language() != language:  # a reload or a link just set the language: rerun to name the pages in it
     st.rerun()
 sidebar.render()

@@ -116,8 +116,13 @@ class FakeJob:
 
 def train_page_with(query: dict) -> AppTest:
     """A new session that opens the Train page with ``query`` in its address (a link)."""
+    return page_with("pages/train.py", query)
+
+
+def page_with(page: str, query: dict) -> AppTest:
+    """A new session that opens ``page`` with ``query`` in its address (a link)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query)
-    at.switch_page("pages/train.py").run()
+    at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

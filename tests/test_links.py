@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from nn.train import TrainConfig
-from tests.app_helpers import _app, _open, setting_of, train_page_with
-from ui import links, state
+from tests.app_helpers import _app, _open, page_with, setting_of, train_page_with
+from ui import links, settings, state
 
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
 
@@ -144,3 +144,44 @@ def test_the_url_follows_the_widgets():
 def test_a_crafted_value_cannot_break_out_of_the_warning():
     _, notices = links.parse({"iters": "1`[click](http://example.com)`\nmore" + "x" * 100})
     assert "`" not in notices[0].given and "\n" not in notices[0].given and len(notices[0].given) == 40
+
+
+# -- a link to Compare settings carries the sweep ------------------------------------------------------------------
+
+
+def test_sweep_links_read_and_write_the_values():
+    values, notices = links.parse({"x": "batch_size", "x_values": "1000, 10,100,10", "y": "lr", "y_values": "0.1",
+                                   "sweep_iters": "500", "axis": "images"})
+    assert not notices
+    assert values == {"x": "batch_size", "x_values": [10, 100, 1000], "y": "lr", "y_values": [0.1],
+                      "sweep_iters": 500, "axis": "images"}
+    assert links.encode(values) == {"x": "batch_size", "x_values": "10,100,1000", "y": "lr", "y_values": "0.1",
+                                    "sweep_iters": "500", "axis": "images"}
+    _, notices = links.parse({"x": "momentum", "x_values": "1,2,x", "sweep_iters": "5", "axis": "epochs"})
+    assert {n.name: n.used for n in notices} == {"x": "lr", "x_values": "0.001,0.1,10", "sweep_iters": "2000",
+                                                 "axis": "iterations"}
+
+
+def test_a_sweep_link_sets_the_choices_and_the_url_follows_them():
+    at = page_with("pages/sweeps.py", {"x": "hidden", "x_values": "10,50", "y": "lr", "y_values": "0.1", "sweep_iters": "100",
+                           "axis": "images"})
+    assert setting_of(at, "sweep.x") == "hidden" and setting_of(at, "sweep.x_values") == [10, 50]
+    assert setting_of(at, "sweep.y") == "lr" and setting_of(at, "sweep.y_values") == [0.1]
+    assert setting_of(at, "sweep.iters") == 100 and setting_of(at, "sweep.axis") == "images"
+    assert setting_of(at, "sweep.preset") == "custom"
+    assert any(i.value.startswith("2 runs of 100 iterations") for i in at.info), [i.value for i in at.info]
+    assert not at.warning
+    at.number_input(key=settings.SETTINGS["sweep.iters"].key).set_value(300).run()
+    assert at.query_params["sweep_iters"] == "300" and at.query_params["x_values"] == "10,50"
+    _open(at, "pages/home.py")
+    assert "x" not in at.query_params and "sweep_iters" not in at.query_params
+
+
+def test_a_sweep_link_of_a_question_picks_that_question_and_bad_values_fall_back():
+    at = page_with("pages/sweeps.py", {"x": "batch_size"})  # its values left out: the ones batch size starts with
+    assert setting_of(at, "sweep.x_values") == [1, 10, 100, 1000]
+    assert setting_of(at, "sweep.preset") == "batch"
+    at = page_with("pages/sweeps.py", {"x": "lr", "x_values": "0.001,0.1,abc"})
+    warning = "\n".join(w.value for w in at.warning)
+    assert "**x_values**" in warning and "**0.001,0.1,10**" in warning
+    assert setting_of(at, "sweep.x_values") == [0.001, 0.1, 10.0]

@@ -5,10 +5,12 @@ notice for every malformed or out-of-range value (which falls back to its defaul
 values back as query parameters. ``ui.link_view`` wires them to the widgets.
 
 Parameters (each optional; the defaults are the book's §4.5 settings; the training options and their ranges
-are the core's table, ``nn.options``; ``lang`` and ``lecture`` are ``ui.settings``'):
+are the core's table, ``nn.options``; ``lang``, ``lecture`` and the sweep's are ``ui.settings``'):
 
     iters=10000  batch=100  lr=0.1  hidden=50  std=0.01  images=all|300  seed=0  gradient=backprop
     lang=en|ja  lecture=0|1
+    on Compare settings: x=lr  x_values=0.001,0.1,10  y=none|batch_size|...  y_values=10,100  sweep_iters=2000
+                         axis=iterations|images|seconds
 """
 
 from __future__ import annotations
@@ -72,6 +74,33 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return read
 
 
+def _numbers(low: float, high: float) -> Callable[[str], list]:
+    """"0.001,0.1,10": up to 8 numbers in [low, high], sorted, each once; empty for none."""
+    number = _number(float, low, high)
+
+    def read(text: str) -> list:
+        values = sorted({number(part) for part in text.split(",") if part.strip()})
+        if len(values) > 8:
+            raise ValueError("more than 8 values")
+        return [int(v) if v.is_integer() else v for v in values]
+
+    return read
+
+
+def _write_numbers(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
+def _setting(s) -> Option:
+    """A link parameter for a setting of ``ui.settings`` (a choice, a whole number or a list of numbers)."""
+    if s.kind == "choice":
+        return Option(s.url, s.default, _choice(tuple(map(str, s.choices))), str, " | ".join(map(str, s.choices)))
+    if s.kind == "numbers":
+        return Option(s.url, s.default, _numbers(s.low, s.high), _write_numbers,
+                      f"up to 8 of {s.low:g} – {s.high:,g}, comma-separated")
+    return Option(s.url, s.default, _number(int, s.low, s.high), str, f"{s.low:,} – {s.high:,}")
+
+
 def _flag(text: str) -> bool:
     return {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}[text.strip().lower()]
 
@@ -106,6 +135,9 @@ OPTIONS: dict[str, Option] = {
 }
 #: The training options a link carries, by their link names.
 TRAINING = tuple(TRAINING_OPTIONS)
+#: The sweep's choices a link to Compare settings carries: link name → setting name.
+SWEEP = {s.url: name for name, s in SETTINGS.items() if name.startswith("sweep.") and s.url}
+OPTIONS.update({url: _setting(SETTINGS[name]) for url, name in SWEEP.items()})
 
 
 def _text(raw: Any) -> str:
@@ -138,11 +170,12 @@ def parse(query: Mapping[str, Any]) -> tuple[dict[str, Any], list[Notice]]:
 
 
 def encode(values: Mapping[str, Any]) -> dict[str, str]:
-    """Query parameters for ``values``: every training option given; lang and lecture only when not default."""
+    """Query parameters for ``values``: every training or sweep option given; lang and lecture only when not
+    default."""
     query = {}
     for name, value in values.items():
         option = OPTIONS[name]
-        if name in TRAINING or value != option.default:
+        if name in TRAINING or name in SWEEP or value != option.default:
             query[name] = option.write(value)
     return query
 

@@ -173,12 +173,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("landscape.images", "sgd_landscape_images", "choice", 1000, choices=(300, 1000, 3000)),
         # Compare settings (ui.sweeps: a sweep varies one or two training options over a few values)
         Setting("sweep.preset", "sgd_sweep_preset", "choice", "lr", choices=("lr", "batch", "custom")),
-        Setting("sweep.x", "sgd_sweep_x", "choice", "lr", choices=SWEEP_VARIABLES),
-        Setting("sweep.x_values", "sgd_sweep_x_values", "numbers", [0.001, 0.1, 10.0], low=0.0001, high=60_000),
-        Setting("sweep.y", "sgd_sweep_y", "choice", "none", choices=("none", *SWEEP_VARIABLES)),
-        Setting("sweep.y_values", "sgd_sweep_y_values", "numbers", [], low=0.0001, high=60_000),
-        Setting("sweep.iters", "sgd_sweep_iters", "int", 2_000, low=10, high=100_000),
-        Setting("sweep.axis", "sgd_sweep_axis", "choice", "iterations", choices=("iterations", "images", "seconds")),
+        Setting("sweep.x", "sgd_sweep_x", "choice", "lr", choices=SWEEP_VARIABLES, url="x"),
+        Setting("sweep.x_values", "sgd_sweep_x_values", "numbers", [0.001, 0.1, 10.0], low=0.0001, high=60_000,
+                url="x_values"),
+        Setting("sweep.y", "sgd_sweep_y", "choice", "none", choices=("none", *SWEEP_VARIABLES), url="y"),
+        Setting("sweep.y_values", "sgd_sweep_y_values", "numbers", [], low=0.0001, high=60_000, url="y_values"),
+        Setting("sweep.iters", "sgd_sweep_iters", "int", 2_000, low=10, high=100_000, url="sweep_iters"),
+        Setting("sweep.axis", "sgd_sweep_axis", "choice", "iterations", choices=("iterations", "images", "seconds"),
+                url="axis"),
     )
 }
 

@@ -45,6 +45,22 @@ def apply_preset() -> None:
         state.update({f"sweep.{k}": v for k, v in preset.items()})
 
 
+def apply_link(values: dict) -> None:
+    """A link's sweep choices ({setting name: value}; those it leaves out: the defaults, as for the training
+    options): put in place, with the question they match, or "Your own sweep"."""
+    choices = {name: values.get(name, settings.SETTINGS[name].default) for name in settings.SETTINGS
+               if name.startswith("sweep.") and name != "sweep.preset"}
+    if "sweep.x_values" not in values:  # an option to vary without its values: the ones it starts with
+        choices["sweep.x_values"] = sweeps.DEFAULT_X_VALUES[choices["sweep.x"]]
+    if "sweep.y_values" not in values:
+        choices["sweep.y_values"] = sweeps.DEFAULT_Y_VALUES.get(choices["sweep.y"], [])
+    if choices["sweep.y"] == choices["sweep.x"]:
+        choices["sweep.y"], choices["sweep.y_values"] = sweeps.NONE, []
+    state.update(choices)
+    matching = [name for name, preset in sweeps.PRESETS.items() if _same_as(preset, _choices())]
+    state.set("sweep.preset", matching[0] if matching else sweeps.CUSTOM)
+
+
 def mark_custom() -> None:
     """Every choice's callback: the preset reads "Custom" once the choices differ from it."""
     preset = sweeps.PRESETS.get(state.get("sweep.preset"))

@@ -53,10 +53,12 @@ PAGES = {
     "code": ("nav.code", "code.title"),
     "loss_curves": ("nav.loss_curves", "curves.title"),
     "overfitting": ("nav.overfitting", "overfit.title"),
+    "sweeps": ("nav.sweeps", "sweep.title"),
     "draw": ("nav.draw", "draw.title"),
     "gradient_check": ("nav.gradient_check", "grad.title"),
     "hidden_units": ("nav.hidden_units", "units.title"),
     "errors": ("nav.errors", "errors.title"),
+    "landscape": ("nav.landscape", "landscape.title"),
 }
 
 
@@ -408,6 +410,32 @@ class Untag:
 
 
 @dataclass(frozen=True)
+class Values:
+    """A multiselect of values (the sweep's), found by its label: tags removed; shown as the tags left."""
+
+    label: str
+    remove: tuple[str, ...]
+    keep: tuple[str, ...]
+
+    def box(self, lab: Lab):
+        label = lab.page.get_by_text(self.label, exact=True)
+        return lab.page.get_by_test_id("stMain").get_by_test_id("stMultiSelect").filter(has=label)
+
+    def set(self, lab: Lab) -> None:
+        for name in self.remove:
+            button = self.box(lab).get_by_role("button", name=f"Remove {name}", exact=True)
+            lab.act(button.click)
+            _expect()(button).to_have_count(0)
+        self.check(lab)
+
+    def check(self, lab: Lab) -> None:
+        expect = _expect()
+        expect(self.box(lab).get_by_role("button", name=re.compile(r"^Remove "))).to_have_count(len(self.keep))
+        for name in self.keep:
+            expect(self.box(lab).get_by_role("button", name=f"Remove {name}", exact=True)).to_be_visible()
+
+
+@dataclass(frozen=True)
 class Sidebar:
     """The language switch or the lecture-mode toggle (``set`` and ``check`` given)."""
 
@@ -453,6 +481,29 @@ class Stepped:
 
     def check(self, lab: Lab) -> None:
         _step_tab(lab, self.tab)
+        self.widget.check(lab)
+
+
+def _start_sweep(lab: Lab) -> None:
+    """Start the sweep the page describes if it shows none yet (and count its runs: the Train checks name theirs)."""
+    main = lab.page.get_by_test_id("stMain")
+    if main.get_by_text(text("en", "sweep.none_yet")).count():
+        lab.act(main.get_by_role("button", name=text("en", "sweep.start"), exact=True).click)
+        lab.runs += len(SWEEP_CELLS)
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A widget of the sweep's results, which shows once a sweep was started: ``set`` first starts the sweep the
+    page describes if it shows none (and counts its runs)."""
+
+    widget: object
+
+    def set(self, lab: Lab) -> None:
+        _start_sweep(lab)
+        self.widget.set(lab)
+
+    def check(self, lab: Lab) -> None:
         self.widget.check(lab)
 
 
@@ -517,7 +568,7 @@ def _train_used(lab: Lab) -> None:
     expect(lab.live_heading()).to_have_text(f"#{lab.runs} {TRAIN_LABEL}")
     progress = lab.page.get_by_test_id("stProgress")
     expect(progress).not_to_contain_text("stopped")  # the new run's line, not the last one's
-    lab.page.get_by_role("button", name="Stop", exact=True).click()
+    lab.page.get_by_test_id("stMain").get_by_role("button", name="Stop", exact=True).click()  # not the toolbar's
     expect(progress).to_contain_text(re.compile(r"stopped at [\d,]+ of 5,000"))
     lab.expect_query({**TRAIN_QUERY, **({"lecture": "1"} if lab.lecture else {})})  # Start changed nothing
     tick = CHECKS["train.confirm_slow"].widget
@@ -629,6 +680,66 @@ def _step_try_lr_used(lab: Lab) -> None:
     lab.wait_plots(f"(ps) => ps.some(p => p.traces.some(t => t.name === {json.dumps(tried)}))", f"a trace '{tried}'")
 
 
+#: The sweep the test sets up: hidden units 10 and 50 across, learning rate 0.1 down, 100 iterations each, the loss
+#: against images seen. Two short runs: a session keeps 8, and the other pages' checks still need runs #1 and #2.
+SWEEP_CELLS = ("hidden 10 · lr 0.1", "hidden 50 · lr 0.1")
+SWEEP_SIZE = re.compile(r"^2 runs of 100 iterations ")
+#: All the x axes' titles of the page's charts (the sweep's shared x axis is titled on its bottom row only).
+X_TITLES = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')).flatMap(p => {
+  const l = p._fullLayout || {};
+  return Object.keys(l).filter(k => /^xaxis\\d*$/.test(k)).map(k => String((l[k].title || {}).text || ''));
+})"""
+
+
+def _sweep_used(lab: Lab) -> None:
+    """The size line counts the chosen cells and iterations; the sweep (started on the first check, then kept with
+    the session) ran exactly those cells, and its loss curves are against images seen."""
+    expect, main = _expect(), lab.page.get_by_test_id("stMain")
+    expect(main.get_by_text(SWEEP_SIZE)).to_be_visible()
+    if lab.phase == "set":
+        _start_sweep(lab)
+    expect(main.get_by_test_id("stProgress")).to_contain_text("2 of 2 runs ended", timeout=60_000)
+    cells = json.dumps(list(SWEEP_CELLS))
+    lab.wait_plots(f"(ps) => ps.some(p => {cells}.every(c => p.annotations.some(a => a.startsWith(c + ': test'))))"
+                   f" && ps.every(p => !p.annotations.some(a => /hidden 300|lr 0.01/.test(a)))",
+                   f"small multiples of exactly {SWEEP_CELLS}, finished")
+    axis = text("en", "sweep.axis_images")
+    try:
+        lab.page.wait_for_function(f"() => ({X_TITLES})().includes({json.dumps(axis)})", timeout=20_000)
+    except _timeout_error() as exc:
+        raise AssertionError(f"no x axis titled {axis!r}: {lab.page.evaluate(X_TITLES)}") from exc
+
+
+class _SweepPreset(Choose):
+    """Picked first (it fills the choices: the batch-size question varies batch size); the choices set next make it
+    "Your own sweep", which it must stay."""
+
+    def set(self, lab: Lab) -> None:
+        super().set(lab)
+        _expect()(Choose(text("en", "sweep.x"), text("en", "sweep.var_batch_size")).box(lab)).to_have_value(
+            text("en", "sweep.var_batch_size"))
+
+    def check(self, lab: Lab) -> None:
+        _expect()(self.box(lab)).to_have_value(text("en", "sweep.preset_custom"))
+
+
+LANDSCAPE_COST = re.compile(r"^Grid 15 × 15 on 300 images: ")
+
+
+def _landscape_used(lab: Lab) -> None:
+    """The map of run #2 on random directions, a 15 × 15 grid and 300 images: computed when the page shows the
+    button (maps are kept for the page's session, not across a reload), then its caption says so."""
+    expect, main = _expect(), lab.page.get_by_test_id("stMain")
+    expect(lab.caption("Its status")).to_contain_text("finished")
+    compute = main.get_by_role("button", name=text("en", "landscape.compute"), exact=True)
+    cost = main.get_by_text(LANDSCAPE_COST)
+    expect(compute.or_(cost)).to_be_visible()
+    if compute.count():
+        lab.act(compute.click)
+    expect(cost).to_be_visible(timeout=60_000)
+    expect(main.get_by_text(re.compile("across two random directions through the end point"))).to_be_visible()
+
+
 # -- every setting: page, how it is set and shown, how it is used -----------------------------------------------
 
 
@@ -720,6 +831,22 @@ CHECKS: dict[str, Check] = {
     "errors.order": Check("errors", Radio("Order", "least confident first"), _errors_used),
     "errors.true": Check("errors", _Confusion("True digit", "errors.true"), _errors_used),
     "errors.pred": Check("errors", _Confusion("Predicted digit", "errors.pred"), _errors_used),
+    # Compare settings: the question first (it fills the choices), then the choices make it "Your own sweep"
+    "sweep.preset": Check("sweeps", _SweepPreset(text("en", "sweep.preset"), text("en", "sweep.preset_batch")),
+                          _sweep_used),
+    "sweep.x": Check("sweeps", Choose(text("en", "sweep.x"), text("en", "sweep.var_hidden")), _sweep_used),
+    "sweep.x_values": Check("sweeps", Values("Values of hidden units", ("300",), ("10", "50")), _sweep_used),
+    "sweep.y": Check("sweeps", Choose(text("en", "sweep.y"), text("en", "sweep.var_lr")), _sweep_used),
+    "sweep.y_values": Check("sweeps", Values("Values of learning rate", ("0.01",), ("0.1",)), _sweep_used),
+    "sweep.iters": Check("sweeps", Spin(text("en", "sweep.iters"), "100"), _sweep_used),
+    "sweep.axis": Check("sweeps", _Started(Radio(text("en", "sweep.axis"), text("en", "sweep.axis_images"))),
+                        _sweep_used),
+    # Where SGD walks
+    "landscape.run": Check("landscape", Choose("Run", f"{RUN2}"), _landscape_used),
+    "landscape.directions": Check("landscape", Radio(text("en", "landscape.directions"),
+                                                     text("en", "landscape.dir_random")), _landscape_used),
+    "landscape.grid": Check("landscape", Choose(text("en", "landscape.grid"), "15 × 15"), _landscape_used),
+    "landscape.images": Check("landscape", Choose(text("en", "landscape.images"), "300"), _landscape_used),
     # Code, step by step: before Train's settings (the book's numerical loop would make a step take ~20 s); the
     # first set takes the step that shows the widgets
     "step.gradient": Check("code", Stepped("step.tab2", Radio("Gradient shown", "Numerical (fast nn.numgrad)")),
@@ -770,8 +897,9 @@ def _verify(lab: Lab, names: list[str]) -> None:
 
 
 def _open_folded(lab: Lab, key: str) -> None:
-    """In lecture mode the Train page's advanced options and the curves' chart options are folded away."""
-    label = {"train": "Advanced options", "loss_curves": "Chart options"}.get(key)
+    """In lecture mode the Train page's advanced options, the curves' chart options and the sweep's choices are
+    folded away."""
+    label = {"train": "Advanced options", "loss_curves": "Chart options", "sweeps": text("en", "sweep.choices")}.get(key)
     if lab.lecture and label:
         lab.page.get_by_test_id("stMain").get_by_test_id("stExpander").get_by_text(label, exact=True).click()
 
