@@ -109,6 +109,7 @@ class Plane:
     directions: np.ndarray  # (2, P)
     kind: str  # "trajectory" | "random"
     explained: tuple[float, float] = (float("nan"), float("nan"))  # trajectory: share of the path's movement
+    second_random: bool = False  # trajectory: the path went one way only, so its second direction is a random one
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """Least-squares (a, b) of each row of ``points`` (n, P): the point of the plane nearest to it (for
@@ -121,20 +122,31 @@ class Plane:
         return self.centre + a * self.directions[0] + b * self.directions[1]
 
 
-def trajectory_plane(points: np.ndarray, centre: np.ndarray) -> Plane:
+#: A second principal direction holding less of the path's movement than this is noise (the snapshots are float16):
+#: a path measured at its start and end only (a run of one epoch or less) goes one way.
+MIN_SECOND_SHARE = 1e-4
+
+
+def trajectory_plane(points: np.ndarray, centre: np.ndarray, second: np.ndarray | None = None) -> Plane:
     """The first two principal directions of ``points`` (n, P) relative to ``centre``: unit vectors, oriented so
-    that the first point (the start) has negative coordinates (the path comes in from the lower left)."""
+    that the first point (the start) has negative coordinates (the path comes in from the lower left). A path that
+    goes one way only (its second direction holds under ``MIN_SECOND_SHARE`` of its movement) takes ``second`` (a
+    direction, e.g. a filter-normalised random one) instead, made orthogonal to the first and of unit length."""
     offsets = np.atleast_2d(points) - centre
     _, s, vt = np.linalg.svd(offsets, full_matrices=False)
-    if len(s) < 2 or s[1] <= 1e-12 * max(s[0], 1e-300):
+    total = float(np.sum(s ** 2))
+    if not total:
+        raise ValueError("the path never left its end point")
+    one_way = len(s) < 2 or s[1] ** 2 / total < MIN_SECOND_SHARE
+    if one_way and second is None:
         raise ValueError("the path spans fewer than two directions (it needs at least two points besides the end)")
-    directions = vt[:2].copy()
+    directions = vt[:2].copy() if not one_way else np.stack([vt[0], second - (second @ vt[0]) * vt[0]])
+    directions[1] /= np.linalg.norm(directions[1])
     for k in range(2):
         if offsets[0] @ directions[k] > 0:
             directions[k] = -directions[k]
-    total = float(np.sum(s ** 2))
-    explained = (float(s[0] ** 2 / total), float(s[1] ** 2 / total))
-    return Plane(centre, directions, "trajectory", explained)
+    explained = (float(s[0] ** 2 / total), 0.0 if one_way else float(s[1] ** 2 / total))
+    return Plane(centre, directions, "trajectory", explained, second_random=one_way)
 
 
 def filter_normalised(direction: dict[str, np.ndarray], weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -356,10 +368,11 @@ def landscape(run: Run, x_train: np.ndarray, t_train: np.ndarray, *, directions:
         full.seconds = time.perf_counter() - t1
 
     centre = flatten(final)
+    rng = rng if rng is not None else np.random.default_rng(0)
     if directions == "trajectory":
-        plane = trajectory_plane(path.points, centre)
+        plane = trajectory_plane(path.points, centre, second=random_plane(final, rng).directions[0])
     else:
-        plane = random_plane(final, rng if rng is not None else np.random.default_rng(0))
+        plane = random_plane(final, rng)
     for p in (path, full):
         p.coords = plane.project(p.points)
         p.losses = np.array([loss_at(unflatten(q, final), x, t) for q in p.points])

@@ -88,6 +88,26 @@ def test_the_trajectory_plane_holds_a_planar_path_and_its_projection_rebuilds_it
     assert np.all(coords[0] <= 0)  # oriented: the path starts at the lower left
 
 
+def test_a_path_that_goes_one_way_gets_a_second_direction_made_orthogonal_and_says_so():
+    """A run of one epoch is kept at its start and end only: its own second direction would be float16 noise (the
+    axis said "0.0 % of its movement"). It takes the one given, orthogonal to the path's, and says so."""
+    rng = np.random.default_rng(6)
+    centre, way = rng.normal(size=400), rng.normal(size=400)
+    points = np.stack([centre - 2 * way, centre - way]) + rng.normal(scale=1e-6, size=(2, 400))  # rounding noise
+    with pytest.raises(ValueError, match="fewer than two directions"):
+        nl.trajectory_plane(points, centre)
+    other = rng.normal(size=400)
+    plane = nl.trajectory_plane(points, centre, second=other)
+    assert plane.second_random and plane.explained[0] == pytest.approx(1.0) and plane.explained[1] == 0.0
+    np.testing.assert_allclose(plane.directions @ plane.directions.T, np.eye(2), atol=1e-12)
+    assert abs(plane.directions[0] @ way) == pytest.approx(np.linalg.norm(way), rel=1e-6)  # the path's own way
+    rest = other - (plane.directions[0] @ other) * plane.directions[0]  # the given one, less the path's way
+    assert abs(plane.directions[1] @ rest) == pytest.approx(np.linalg.norm(rest), rel=1e-9)
+    np.testing.assert_allclose(plane.project(points)[:, 1], 0.0, atol=1e-5)  # the path lies on the first axis
+    turning = np.concatenate([points, [centre + rng.normal(size=400)]])  # a third point off the line: its own
+    assert not nl.trajectory_plane(turning, centre, second=other).second_random
+
+
 def test_filter_normalised_directions_have_each_units_weight_norm_and_leave_the_biases():
     rng = np.random.default_rng(3)
     weights = _params(rng)

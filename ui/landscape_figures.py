@@ -98,7 +98,8 @@ def landscape_figure(lmap, *, height: int = 560, lecture: bool = False) -> go.Fi
     ))
     if lmap.plane.kind == "trajectory":
         x_title = t("landscape.axis_pca", n=1, share=share_text(lmap.plane.explained[0]))
-        y_title = t("landscape.axis_pca", n=2, share=share_text(lmap.plane.explained[1]))
+        y_title = t("landscape.axis_pca", n=2, share=share_text(lmap.plane.explained[1])) \
+            if not lmap.plane.second_random else t("landscape.axis_random", n=2)
     else:
         x_title, y_title = t("landscape.axis_random", n=1), t("landscape.axis_random", n=2)
     font = {"size": 18} if lecture else FONT

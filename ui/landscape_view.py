@@ -126,6 +126,8 @@ def draw(lmap: nl.LossMap) -> None:
                     key="sgd_landscape_chart", config=_CHART)
     explain = "landscape.explain_trajectory" if lmap.plane.kind == "trajectory" else "landscape.explain_random"
     st.markdown(t(explain, images=f"{lmap.n_images:,}", share=f"{sum(lmap.plane.explained):.0%}"))
+    if lmap.plane.second_random:
+        st.info(t("landscape.one_way", n=len(lmap.path.iterations)))
     if lmap.full_batch_steps < lmap.run_steps:
         per_step = lmap.full_batch.seconds / max(1, lmap.full_batch_steps)
         st.caption(t("landscape.full_batch_shorter", n=f"{lmap.full_batch_steps:,}", total=f"{lmap.run_steps:,}",
