@@ -301,12 +301,12 @@ def test_one_click_on_the_overfitting_page_gets_full_mnist_from_a_local_mirror(m
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         _on(monkeypatch, tmp_path, SGDLAB_OFFLINE=None, SGDLAB_MIRRORS=f"http://127.0.0.1:{server.server_port}/")
-        at = _app()  # the first page starts the download in the background; the mirror is down: it fails
+        at = _app(jobs=[FakeJob(1, _book_run())])  # the first page starts the download; the mirror is down: it fails
         store = ui_data.store()
         store.wait(60)
         assert store.status.state == "failed" and not store.data.is_full
         _open(at, "pages/overfitting.py")
-        assert any("Full MNIST could not be downloaded" in w.value for w in at.warning)
+        assert any(c.value.startswith("Full MNIST could not be downloaded: ") for c in at.caption)
         handler.up.set()
         at.button(key=state.KEY_GET_MNIST + "overfit").click().run()  # the one click
         assert not at.exception
@@ -314,7 +314,10 @@ def test_one_click_on_the_overfitting_page_gets_full_mnist_from_a_local_mirror(m
         assert store.status.state == "done", store.status.error
         assert store.data.is_full and (tmp_path / "cache" / "mnist.npz").is_file()
         at.run()
-        assert any(s.value.startswith("Full MNIST is loaded now (60,000 + 10,000 images)") for s in at.success)
+        assert any(s.value.startswith("Full MNIST is loaded now (60,000 + 10,000 images): new runs use it. Train the "
+                                      "book's run again") for s in at.success)  # the session's run is the sample's
+        assert "Offline sample" not in _texts(at) and not _has_button(at, "overfit")
+        assert "Full MNIST · 60,000 train + 10,000 test" in _texts(at)  # the sidebar
         assert "60,000 images it never sees" not in _everything(at)  # the caption: the test images loaded now
         assert "the accuracy on 10,000 images it never sees" in _everything(at)
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nn.prepare import check_loaded
-from ui import data as ui_data, state
+from ui import analysis, data as ui_data, state
 from ui.models import pretrained
 from ui.i18n import t, translate_core
 
@@ -82,23 +82,26 @@ def sample_caveat(where: str, text: str = "sample.caveat") -> None:
     page (the button's key); the panel follows a running download until it ends."""
     first = ui_data.store()
     if first.data.is_full and first.status.state != "running":
+        if any(analysis.FewerImages.of(j.run) for j in state.jobs()):  # this session's runs are the sample's
+            st.success(t("sample.now_full", **ui_data.facts(first.data)), icon=":material/dataset:")
         return
 
     @st.fragment(run_every=DOWNLOAD_POLL_SECONDS if first.status.state == "running" else None)
     def _panel() -> None:
         s = ui_data.store()
         data, status = s.data, s.status
-        if data.is_full:
-            if not first.data.is_full:  # it came in while this page was open
-                st.success(t("sample.now_full", **ui_data.facts(data)))
+        if data.is_full:  # it came in while this page was open
+            st.success(t("sample.now_full", **ui_data.facts(data)), icon=":material/dataset:")
             return
         st.info(t(text, what=_what(data), **ui_data.facts(data)), icon=":material/dataset:")
         if status.state == "running":
             name = f" — {status.file_name}" if status.file_name else ""
             st.progress(status.fraction, text=t("sample.downloading", name=name, fraction=f"{status.fraction:.0%}"))
-        elif status.state == "failed":
-            st.warning(t("sample.failed", error=ui_data.data_text(status.error)))
-            st.button(t("sample.retry"), key=state.KEY_GET_MNIST + where, on_click=_retry, icon=":material/download:")
+        elif status.state == "failed":  # the button first, the reason beside it: the page's own content stays near
+            button, why = st.columns([1.5, 3], vertical_alignment="center")
+            button.button(t("sample.retry"), key=state.KEY_GET_MNIST + where, on_click=_retry,
+                          icon=":material/download:")
+            why.caption(t("sample.failed", error=ui_data.data_text(status.error)))
         elif status.state == "idle":
             st.button(t("sample.get_full"), key=state.KEY_GET_MNIST + where, on_click=_retry,
                       help=t("sample.get_full_help", **ui_data.facts(data)), icon=":material/download:")
