@@ -99,6 +99,16 @@ def test_the_facts_are_the_loaded_data_s():
                                          "book_epochs": "810.4"}
 
 
+def test_the_code_page_s_listing_fills_in_the_loaded_data():
+    """The Code page passes the loaded data's (or its step-through run's) n_train: the sample's listing says so."""
+    from ui import code_view
+
+    block = "\n".join(code_view.settings_block(TrainConfig(), SAMPLE.n_train))
+    assert "train_size = 6000" in block and "60000" not in block
+    listing = "\n".join(code_view.loop_listings(TrainConfig(), SAMPLE.n_train)[0].lines)
+    assert "train_size = 6000  #" in listing and "iter_per_epoch = 60  #" in listing
+
+
 def _sample_numbers_only(text: str) -> None:
     """The sample's numbers are stated; the slides' appear only where a sentence says they are the slides'."""
     for wrong in re.findall(r"[^.\n]*\b(?:60,000|60000|6 ?万|10,000 (?:test )?images|10,000 枚)[^.\n]*", text):
