@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from ui import compare_view as cv, state, training_view as tv
+from ui import compare_view as cv, data as ui_data, home_view, state, training_view as tv
 from ui.i18n import t
 
 st.title(t("overfit.title"))
-st.caption(t("overfit.caption"))
+st.caption(t("overfit.caption", **ui_data.facts()))
+home_view.sample_caveat("overfit")  # nothing on full MNIST
 
 jobs = state.jobs()
 book, overfit = cv.book_and_overfit_jobs(jobs)

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from ui import data as ui_data, link_view, model_files, state, training_view as tv
+from ui import data as ui_data, home_view, link_view, model_files, state, training_view as tv
 from ui.i18n import t
 
 st.title(t("train.title"))
 st.caption(t("train.caption"))
+home_view.sample_caveat("train", "sample.train_note")  # on the offline sample: its numbers, one click to full MNIST
 
 data = ui_data.store().data
 settings, live = st.columns([5, 7], gap="large")

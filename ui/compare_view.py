@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, figures, runner, settings, state, training_view as tv
+from ui import analysis, data as ui_data, figures, runner, settings, state, training_view as tv
 from ui.i18n import label_func, t
 
 SMOOTHING_DEFAULT = 0.6
@@ -127,7 +127,7 @@ def _curve_widgets() -> None:
              **state.bind("curves.log"))
     c3.radio(t("curves.x_axis"), settings.choices("curves.x"), horizontal=True,
              format_func=label_func({"iterations": "curves.x_iterations", "epochs": "curves.x_epochs"}),
-             help=t("curves.x_axis_help"), **state.bind("curves.x"))
+             help=t("curves.x_axis_help", **ui_data.facts()), **state.bind("curves.x"))
     c4.radio(t("curves.view"), CURVES_VIEWS, horizontal=True,
              format_func=label_func({v: f"curves.view_{v}" for v in CURVES_VIEWS}, n=f"{FIRST_ITERATIONS:,}"),
              help=t("curves.view_help"), **state.bind("curves.view"))
@@ -179,11 +179,14 @@ def choose_run(jobs):
 
 def verdict_box(job) -> None:
     s = accuracy_series(job)
-    verdict = analysis.overfitting_verdict(s.train_acc, s.test_acc, job.run.n_train or None)
+    verdict = analysis.overfitting_verdict(s.train_acc, s.test_acc, job.run.n_train or None,
+                                           fewer=analysis.FewerImages.of(job.run))
     if verdict.level == "none" and job.run.done:  # not "wait for the next one": no measurement is coming
         verdict = analysis.Verdict("none", t("verdict.none_done"))
     box = {"fine": st.success, "memorised": st.error, "overfit": st.error, "peaked": st.warning,
            "mild": st.warning, "underfit": st.info, "none": st.info}[verdict.level]
+    if verdict.fewer_images:  # the data's gap, not the run's fault: the slides' data would not show it
+        box = st.warning
     box(f"**{verdict.headline}**" + (f"  \n{verdict.detail}" if verdict.detail else ""))
 
 
@@ -225,4 +228,4 @@ def comparison_panel(jobs) -> None:
         title=t("overfit.compare_title"), lecture=state.lecture_mode(),
     )
     st.plotly_chart(fig, key="sgd_overfit_compare", config={"displaylogo": False})
-    st.caption(t("overfit.compare_caption"))
+    st.caption(t("overfit.compare_caption", n_test=f"{shown[0].run.n_test:,}"))

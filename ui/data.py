@@ -31,6 +31,7 @@ from streamlit.logger import get_logger
 
 from nn import mnist
 from nn.messages import Message
+from nn.train import TrainConfig, iterations_per_epoch
 from ui import runner
 from ui.i18n import t, translate_core
 from ui.text import plain
@@ -80,6 +81,36 @@ class DownloadStatus:
         return min(1.0, (self.files_done + min(within, 1.0)) / self.FILES)
 
 
+#: Why full MNIST cannot be downloaded here: "offline" (SGDLAB_OFFLINE), "mnist_dir" (MNIST_DIR names the data:
+#: nothing is downloaded), "cache" (the cache directory cannot be written); "" when it can be.
+BLOCKS = ("offline", "mnist_dir", "cache")
+
+
+def cache_problem(cache_dir: str | None) -> str | None:
+    """Why the download's cache could not be saved in ``cache_dir``, in a few words (a file in the way, a
+    directory this process may not write, a read-only file system); None when it can be. Checked before
+    downloading, so that a server that cannot keep MNIST says so instead of fetching 11 MB in vain."""
+    problem = mnist.cache_dir_problem(cache_dir)
+    if problem:
+        return problem
+    directory = mnist.cache_path(cache_dir).parent
+    place = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if place is not None and not os.access(place, os.W_OK):
+        return f"{place} is not writable"
+    return None
+
+
+def download_block(settings: Settings) -> tuple[str, str]:
+    """(why, detail): why full MNIST cannot be downloaded with ``settings`` (one of ``BLOCKS``, or "" when it
+    can be) and, for "cache", what is wrong with the cache directory."""
+    if settings.data_dir:
+        return "mnist_dir", ""
+    if settings.offline:
+        return "offline", ""
+    problem = cache_problem(settings.cache_dir)
+    return ("cache", problem) if problem else ("", "")
+
+
 class DataStore:
     """The best MNIST available now, plus a background download that upgrades it (thread-safe)."""
 
@@ -88,6 +119,7 @@ class DataStore:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.error = ""  # why MNIST_DIR could not be used, in one sentence
+        self.blocked, self.blocked_detail = "", ""  # why full MNIST cannot be downloaded (``download_block``)
         try:
             data = mnist.load_dataset(
                 settings.data_dir, settings.cache_dir, allow_download=False, allow_embedded=True,
@@ -103,10 +135,9 @@ class DataStore:
         self._data = data
         if data.is_full:
             state = "done"
-        elif settings.offline or settings.data_dir:
-            state = "off"
         else:
-            state = "idle"
+            self.blocked, self.blocked_detail = download_block(settings)
+            state = "off" if self.blocked else "idle"
         self._status = DownloadStatus(state=state)
 
     @property
@@ -182,6 +213,42 @@ def dataset_summary(data: mnist.MnistData) -> str:
     what = t("sidebar.full_mnist") if data.is_full else (
         t("sidebar.offline_sample") if data.source == "embedded" else t("sidebar.mnist_format"))
     return t("sidebar.summary", what=what, n_train=f"{data.n_train:,}", n_test=f"{data.n_test:,}")
+
+
+# -- the numbers pages state about the data --------------------------------------------------------------------
+
+#: What the slides train and test on: full MNIST. Pages quote these only as the slides' numbers.
+SLIDES_N_TRAIN, SLIDES_N_TEST = mnist.FULL_SIZES
+BOOK = TrainConfig()  # the book's §4.5 settings: 10,000 iterations of batch 100
+
+
+def number(value: float) -> str:
+    """A count or a ratio as the pages write it: 6,000; 60; 16.7; 166.7."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def epochs(iters: int, batch_size: int, n_train: int) -> float:
+    """How many times a run of ``iters`` steps of ``batch_size`` draws each of ``n_train`` images, on average
+    (the number of epochs it trains for)."""
+    return iters * batch_size / max(n_train, 1)
+
+
+def facts(data: mnist.MnistData | None = None) -> dict[str, str]:
+    """The numbers the pages state about the loaded data, as locale placeholders:
+
+    ``n_train``, ``n_test`` (the loaded images), ``steps_per_epoch`` (the book's batch of 100:
+    ``max(n_train / 100, 1)``), ``book_epochs`` (epochs in the book's 10,000 steps), ``slides_train``,
+    ``slides_test``, ``slides_epochs`` (the slides' 60,000, 10,000 and 16.7: quoted as theirs)."""
+    data = current_data() if data is None else data
+    return {
+        "n_train": number(data.n_train),
+        "n_test": number(data.n_test),
+        "steps_per_epoch": number(iterations_per_epoch(data.n_train, BOOK.batch_size)),
+        "book_epochs": number(round(epochs(BOOK.iters, BOOK.batch_size, data.n_train), 1)),
+        "slides_train": number(SLIDES_N_TRAIN),
+        "slides_test": number(SLIDES_N_TEST),
+        "slides_epochs": number(round(epochs(BOOK.iters, BOOK.batch_size, SLIDES_N_TRAIN), 1)),
+    }
 
 
 # -- what a page shows of the data's messages ---------------------------------------------------------------------

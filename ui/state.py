@@ -96,6 +96,7 @@ KEY_STOP = "sgd_train_stop"
 KEY_OVERFIT_START = "sgd_overfit_start"
 KEY_OVERFIT_BOOK = "sgd_overfit_book"
 KEY_RETRY_DOWNLOAD = "sgd_home_retry_download"
+KEY_GET_MNIST = "sgd_get_mnist_"  # + page name: "Get full MNIST" / "Try again" (ui.home_view.sample_caveat)
 KEY_SLIDE = "sgd_slide_"  # + slide name: the "Reproduce the slide" buttons (ui.lecture.SLIDES)
 KEY_DRAW_CANVAS = "sgd_draw_canvas"  # the canvas component (its value: {"strokes": [...]})
 KEY_DRAW_TEST_BUTTON = "sgd_draw_test_button"

@@ -109,9 +109,16 @@ def controls() -> None:
             c2.multiselect(t("sweep.values", name=t(VARIABLE_LABELS[y])), list(sweeps.VARIABLES[y]),
                            format_func=lambda v: sweeps.value_text(y, v), help=t("sweep.values_help"),
                            **state.bind("sweep.y_values", _values("sweep.y_values", y), on_change=mark_custom))
-        c3.number_input(t("sweep.iters"), **settings.limits("sweep.iters"), step=500, help=t("sweep.iters_help"),
+        c3.number_input(t("sweep.iters"), **settings.limits("sweep.iters"), step=500, help=iters_help(),
                         **state.bind("sweep.iters", on_change=mark_custom, as_value=True))
     st.caption(t("sweep.base"))
+
+
+def iters_help() -> str:
+    """The iterations' help: how many epochs of the loaded images that many steps of 100 are."""
+    n_train, iters = ui_data.store().data.n_train, state.get("sweep.iters")
+    return t("sweep.iters_help", iters=f"{iters:,}", n_train=f"{n_train:,}",
+             epochs=ui_data.number(round(ui_data.epochs(iters, 100, n_train), 1)))
 
 
 def planned(n_train: int) -> tuple[sweeps.Sweep | None, list[sweeps.Cell]]:
