@@ -196,3 +196,12 @@ def test_a_start_click_that_no_longer_fits_starts_nothing(offline_sample):
     at.button(key=state.KEY_SWEEP_START).click().run()
     assert len(jobs_of(at)) == 6 and session_of(at).sweep is None
     assert any("only 2 fit now" in w.value for w in at.warning)
+
+
+def test_training_images_offered_stop_at_the_images_loaded():
+    """On the 6,000-image sample, 10,000 and 60,000 would both mean the same 6,000: the page offers 6,000 (all)."""
+    assert sweeps.offered("train_size", 6_000) == (300, 1000, 6_000)
+    assert sweeps.offered("train_size", 60_000) == (300, 1000, 10_000, 60_000)
+    assert sweeps.offered("lr", 6_000) == sweeps.VARIABLES["lr"]
+    cells = sweeps.grid(TrainConfig(iters=10), "train_size", [1000, 6_000], n_train=6_000)
+    assert [c.config.train_size for c in cells] == [1000, None]  # all of them

@@ -83,21 +83,27 @@ def y_changed() -> None:
 
 
 def _values(name: str, variable: str) -> list:
-    """The setting's values that the variable offers (a link or an old session may hold others)."""
-    offered = sweeps.VARIABLES[variable]
-    return [v for v in state.get(name) if v in offered]
+    """The setting's values that the variable offers (a link or an old session may hold others); training images
+    of the loaded data's count or more are all of them."""
+    n_train = ui_data.store().data.n_train
+    values = state.get(name)
+    if variable == "train_size":
+        values = [min(v, n_train) for v in values]
+    offered = sweeps.offered(variable, n_train)
+    return sorted({v for v in values if v in offered})
 
 
 def controls() -> None:
     """The preset, the option(s) to vary and their values, and the length; folded in lecture mode."""
     st.selectbox(t("sweep.preset"), settings.choices("sweep.preset"), format_func=label_func(PRESET_LABELS),
                  help=t("sweep.preset_help"), **state.bind("sweep.preset", on_change=apply_preset))
+    n_train = ui_data.store().data.n_train
     with st.expander(t("sweep.choices"), expanded=False) if state.lecture_mode() else nullcontext():
         c1, c2, c3 = st.columns([2, 2, 1])
         x = state.get("sweep.x")
         c1.selectbox(t("sweep.x"), settings.choices("sweep.x"), format_func=label_func(VARIABLE_LABELS),
                      help=t("sweep.x_help"), **state.bind("sweep.x", on_change=x_changed))
-        c1.multiselect(t("sweep.values", name=t(VARIABLE_LABELS[x])), list(sweeps.VARIABLES[x]),
+        c1.multiselect(t("sweep.values", name=t(VARIABLE_LABELS[x])), list(sweeps.offered(x, n_train)),
                        format_func=lambda v: sweeps.value_text(x, v), help=t("sweep.values_help"),
                        **state.bind("sweep.x_values", _values("sweep.x_values", x), on_change=mark_custom))
         y = state.get("sweep.y")
@@ -106,7 +112,7 @@ def controls() -> None:
                      **state.bind("sweep.y", y if y in ys else sweeps.NONE, on_change=y_changed))
         y = state.get("sweep.y") if state.get("sweep.y") in ys else sweeps.NONE
         if y != sweeps.NONE:
-            c2.multiselect(t("sweep.values", name=t(VARIABLE_LABELS[y])), list(sweeps.VARIABLES[y]),
+            c2.multiselect(t("sweep.values", name=t(VARIABLE_LABELS[y])), list(sweeps.offered(y, n_train)),
                            format_func=lambda v: sweeps.value_text(y, v), help=t("sweep.values_help"),
                            **state.bind("sweep.y_values", _values("sweep.y_values", y), on_change=mark_custom))
         c3.number_input(t("sweep.iters"), **settings.limits("sweep.iters"), step=500, help=iters_help(),

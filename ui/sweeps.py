@@ -51,6 +51,15 @@ BAD = "#D55E00"  # a diverged run (Okabe-Ito vermilion)
 LINE = "#0072B2"
 
 
+def offered(name: str, n_train: int | None = None) -> tuple:
+    """The values the page offers for ``name``; for training images, those below the ``n_train`` images loaded,
+    then all of them (on the 6,000-image sample, 10,000 and 60,000 would both mean the same 6,000)."""
+    values = VARIABLES[name]
+    if name != "train_size" or n_train is None:
+        return values
+    return (*(v for v in values if v < n_train), n_train)
+
+
 def value_text(name: str, value) -> str:
     """A value as people write it: 0.001, 0.1, 10; 1,000; 60,000."""
     if name in ("batch_size", "hidden", "train_size"):
