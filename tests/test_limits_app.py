@@ -117,3 +117,34 @@ def _tiny():
     x = rng.integers(0, 256, (400, 784), dtype=np.uint8)
     t = rng.integers(0, 10, 400)
     return (x[:300], t[:300]), (x[300:], t[300:])
+
+
+def test_a_sweeps_runs_train_one_after_another_in_the_sessions_line_and_stop_the_sweep_stops_them(monkeypatch,
+                                                                                                  stop_all):
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "0.01")  # 0.6 s: over it on any machine
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_helpers import APP, give_jobs
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    give_jobs(at, [], {"sweep.preset": "custom", "sweep.x": "lr", "sweep.x_values": [0.01, 0.1, 1.0],
+                       "sweep.y": "none", "sweep.y_values": [], "sweep.iters": 100_000})
+    at.run()
+    _open(at, "pages/sweeps.py")
+    at.button(key=state.KEY_SWEEP_START).click().run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "lr 0.01: **Too long for this server**" in warnings and not jobs_of(at)  # every run must fit the cap
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")
+    at.button(key=state.KEY_SWEEP_START).click().run()
+    jobs = jobs_of(at)
+    stop_all.extend(jobs)
+    assert len(jobs) == 3 and [j.after for j in jobs[1:]] == jobs[:2]  # each after the one before
+    assert all(j.in_session_line() for j in jobs[1:])  # two slots on the server, one for this session
+    assert jobs[2].status_text() == f"waiting — after your run #{jobs[1].id}"
+    at.button(key=state.KEY_SWEEP_STOP).click().run()
+    assert not at.exception
+    for job in jobs:
+        assert job.join(10)
+    assert [j.run.status for j in jobs] == ["stopped"] * 3
+    assert [j.run.iterations_done for j in jobs[1:]] == [0, 0]  # the waiting ones never trained
