@@ -148,3 +148,38 @@ def test_a_sweeps_runs_train_one_after_another_in_the_sessions_line_and_stop_the
         assert job.join(10)
     assert [j.run.status for j in jobs] == ["stopped"] * 3
     assert [j.run.iterations_done for j in jobs[1:]] == [0, 0]  # the waiting ones never trained
+
+
+def _browser(token: str):
+    """A new session (a reload) of the browser with ``token`` (as tests/test_persist.py plays it)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_helpers import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    _open(at, "pages/train.py")
+    at.session_state[state.KEY_BROWSER_TOKEN] = {"token": token}
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_a_reload_takes_its_live_run_back_and_the_run_is_its_own_now(monkeypatch, stop_all):
+    import secrets
+
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")
+    token = secrets.token_hex(16)
+    monkeypatch.setattr(state, "session_id", lambda: "the first tab")  # AppTest names every session alike
+    at = _browser(token)
+    at.number_input(key=state.KEY_ITERS).set_value(1_000_000).run()
+    at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
+    at.button(key=state.KEY_START).click().run()
+    (job,) = jobs_of(at)
+    stop_all.append(job)
+    assert job.owners == {"the first tab"}
+    monkeypatch.setattr(state, "session_id", lambda: "the reloaded tab")
+    again = _browser(token)  # F5: a new session, which the watchdog must count as the run's page from now on
+    assert jobs_of(again) == [job] and not job.run.done
+    assert job.owners == {"the first tab", "the reloaded tab"}
+    again.button(key=state.KEY_STOP).click().run()  # and the reloaded page can stop it
+    assert job.join(2) and job.run.status == "stopped"
