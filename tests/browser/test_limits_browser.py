@@ -2,8 +2,9 @@
 
 - a refusal: the book's numerical loop is over the hosted time cap; Start is disabled and the page says why and
   what fits, still after leaving the page by the sidebar and coming back, and in Japanese;
-- abandonment: a page that starts a long run and is closed has its run stopped after the grace period, and a
-  newcomer waiting for the only training slot gets it and finishes.
+- abandonment: a page that starts a long run and is closed has its run stopped after the grace period, a
+  newcomer waiting for the only training slot gets it and finishes, and the first browser, opening the app again,
+  finds its run stopped "the page was closed" (the reload store).
 
 Waits are Playwright's (``expect`` and ``wait_for_function``), never fixed sleeps."""
 
@@ -88,7 +89,7 @@ def test_a_closed_pages_run_is_stopped_and_the_waiting_newcomer_gets_the_slot(br
     _start(leaver, f"{one_slot_url}/train?iters=1000000&images=1000")
     progress = leaver.locator("[data-testid='stProgress']")
     expect(progress).to_contain_text(re.compile(r"training [\d,]+ of 1,000,000"), timeout=180_000)
-    closing.close()  # the tab is closed: its websocket with it
+    leaver.close()  # the tab is closed: its websocket with it (the browser, and its stored token, stay)
     closed = time.monotonic()
 
     staying = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -100,5 +101,11 @@ def test_a_closed_pages_run_is_stopped_and_the_waiting_newcomer_gets_the_slot(br
         took = time.monotonic() - closed
         print(f"closed the page → the newcomer's run finished: {took:.1f} s (grace {GRACE_S} s)")
         assert took >= GRACE_S  # the closed page's run held the one slot until the grace was over
+        # the app opened again in the first browser: its run is back from the reload store, stopped, and says why
+        back = closing.new_page()
+        back.goto(f"{one_slot_url}/train")
+        expect(back.locator("[data-testid='stProgress']")).to_contain_text(
+            re.compile(r"stopped at [\d,]+ of 1,000,000: the page was closed"), timeout=180_000)
     finally:
         staying.close()
+        closing.close()
