@@ -388,7 +388,7 @@ class TrainingPool:
 
     def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1,
                  mode: str | None = None, max_queue: int | None = None, grace_s: float | None = None,
-                 is_active: Callable[[str], bool | None] = session_is_active, watch_every: float = 1.0) -> None:
+                 is_active: Callable[[str], bool | None] = session_is_active, watch_every: float = 0.5) -> None:
         self.max_running = max(1, int(max_running))
         self.mode = mode if mode in TRAIN_MODES else train_mode_from_env()
         self.blas_threads = blas_threads  # None: leave OpenBLAS as it is (see limit_blas_threads)
