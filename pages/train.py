@@ -23,7 +23,8 @@ with settings:
         getattr(st, kind)(text)
     before = state.last_unended_job()  # a further run waits for it in the session's own line
     over_cap = tv.cap_refusal(config, data, seconds) if not problems else None  # the server's limits (ui.limits)
-    full = limits.line_refusal() if not problems and not over_cap and before is None else None
+    own_full = tv.own_line_refusal() if not problems and not over_cap else None
+    full = tv.line_refusal() if not problems and not over_cap else None  # the server's line: Start tries again
     refusal = over_cap or full
     if refusal:
         st.error(refusal, icon=":material/block:")
@@ -33,11 +34,11 @@ with settings:
     active = state.active_job()
     if before is not None and not refusal:
         st.caption(limits.own_line_note(before))
-    limits.show_refusal()
+    limits.show_refusal(shown=refusal)
     b1, b2 = st.columns(2)
     b1.button(
         t("train.start"), type="primary", key=state.KEY_START, width="stretch", on_click=tv.start_clicked,
-        disabled=bool(problems) or bool(over_cap) or (needs_confirm and not state.get("train.confirm_slow")),
+        disabled=bool(problems) or bool(over_cap or own_full) or (needs_confirm and not state.get("train.confirm_slow")),
     )
     b2.button(t("train.stop"), key=state.KEY_STOP, width="stretch", disabled=active is None, on_click=tv.stop_clicked)
     link_view.share_box()

@@ -78,8 +78,8 @@ def refuse(message: str) -> None:
     state.set_limit_refusal(message)
 
 
-def show_refusal() -> None:
-    """Show (once) a refusal kept by ``refuse``."""
+def show_refusal(shown: str | None = None) -> None:
+    """Show (once) a refusal kept by ``refuse``, unless it is ``shown`` already (the page's own refusal)."""
     message = state.take_limit_refusal()
-    if message:
+    if message and message != shown:
         st.error(message, icon=":material/block:")

@@ -155,7 +155,7 @@ def limit_refusal(cells, data) -> str | None:
         over = tv.cap_refusal(cell.config, data)
         if over is not None:
             return f"{cell.label}: {over}"
-    return None if state.last_unended_job() is not None else limits.line_refusal()
+    return None if state.last_unended_job() is not None else limits.line_refusal()  # (refusal() counted the runs)
 
 
 def sweep_jobs() -> list:

@@ -369,19 +369,43 @@ def runs_table(jobs, live=None) -> pd.DataFrame:
 
 
 def cap_refusal(config: TrainConfig, data, seconds: float | None = None) -> str | None:
-    """Why ``config`` is over this server's estimated-time cap (and what would fit), or None."""
+    """Why ``config`` is over this server's estimated-time cap (and what would fit), or None.
+
+    Judged on the smaller of this machine's estimate (``seconds``, ``estimate_message``'s) and the estimate at
+    ``analysis.Speeds``' reference figures: a speed measured while the server was busy (a class training, 20×
+    slower steps) must not refuse the book's run, while the book's numerical loop stays days either way."""
     seconds = estimate_message(config, data)[2] if seconds is None else seconds
-    return limits.cap_refusal(config, seconds, lambda c: estimate_message(c, data)[2])
+
+    def reference(c: TrainConfig) -> float:
+        try:
+            return analysis.estimate_seconds(c, data.n_train, data.n_test, analysis.Speeds())["total"]
+        except (TypeError, KeyError):  # no reference figures: this machine's estimate alone
+            return float("inf")
+
+    return limits.cap_refusal(config, min(seconds, reference(config)),
+                              lambda c: min(estimate_message(c, data)[2], reference(c)))
 
 
 def start_refusal(config: TrainConfig, data) -> tuple[str | None, float]:
     """(why ``config`` may not start now — over the time cap, or the server's line full — or None; its estimated
     seconds). A run that would wait in the session's own line takes no place in the server's line yet."""
     seconds = estimate_message(config, data)[2]
-    problem = cap_refusal(config, data, seconds)
-    if problem is None and state.last_unended_job() is None:
-        problem = limits.line_refusal()
-    return problem, seconds
+    return cap_refusal(config, data, seconds) or line_refusal(), seconds
+
+
+def line_refusal() -> str | None:
+    """Why a new run finds no place now, or None: the session's own line is full (``state.MAX_JOBS`` runs
+    training or waiting), or the run would join the server's line and it is full."""
+    own = own_line_refusal()
+    if own is not None:
+        return own
+    return limits.line_refusal() if state.last_unended_job() is None else None
+
+
+def own_line_refusal() -> str | None:
+    """The session's own line is full: ``state.MAX_JOBS`` runs training or waiting (until one of them ends)."""
+    live = len(state.live_jobs())
+    return t("limits.own_line_full", n=live) if live >= state.MAX_JOBS else None
 
 
 def start_run(config: TrainConfig):
