@@ -186,3 +186,22 @@ def test_a_reload_takes_its_live_run_back_and_the_run_is_its_own_now(monkeypatch
     assert job.owners == {"the first tab", "the reloaded tab"}
     again.button(key=state.KEY_STOP).click().run()  # and the reloaded page can stop it
     assert job.join(2) and job.run.status == "stopped"
+
+
+def test_a_session_with_as_many_live_runs_as_it_keeps_cannot_start_another():
+    from streamlit.testing.v1 import AppTest
+
+    from nn.train import Run
+    from tests.app_helpers import APP, FakeJob, give_jobs
+
+    live = []
+    for i in range(1, state.MAX_JOBS + 1):
+        run = Run(TrainConfig(iters=100))
+        run.status = "running" if i == 1 else "pending"
+        live.append(FakeJob(i, run))
+    at = AppTest.from_file(APP, default_timeout=60)
+    give_jobs(at, live)
+    at.run()
+    _open(at, "pages/train.py")
+    assert f"You have {state.MAX_JOBS} runs training or waiting" in _errors(at)
+    assert at.button(key=state.KEY_START).disabled
