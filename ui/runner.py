@@ -315,8 +315,12 @@ class TrainingJob:
         if self.abandoned and self.run.done:
             return t("limits.stopped_closed", done=f"{self.run.iterations_done:,}",
                      total=f"{self.run.config.iters:,}")
-        if self.in_session_line() and not self.stopping:
-            return t("limits.after_yours", run=f"#{self.waiting_for().id}")
+        if self.run.status == "pending" and self.after is not None and not self.stopping:
+            earlier = self.waiting_for()
+            if earlier is not None:
+                return t("limits.after_yours", run=f"#{earlier.id}")
+            if self.place_in_line() is None:  # its turn in the session's line came, and the server's line is full
+                return t("limits.waiting_for_room")
         return jobs.status_text(self)
 
     def claim(self, session_id: str | None) -> None:
