@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import compare_view as cv, data as ui_data, home_view, state, training_view as tv
+from ui import compare_view as cv, data as ui_data, home_view, limits, state, training_view as tv
 from ui.i18n import t
 
 st.title(t("overfit.title"))
@@ -17,12 +17,15 @@ with st.container(border=True):
     st.markdown(t("overfit.experiment"))
     c1, c2 = st.columns(2)
     if c1.button(t("overfit.run_experiment"), type="primary", key=state.KEY_OVERFIT_START, width="stretch"):
-        cv.focus_run(tv.start_run(tv.PRESETS[tv.OVERFIT]).id)
+        started = tv.start_run(tv.PRESETS[tv.OVERFIT])
+        if started is not None:  # else a server limit refused it: shown below (ui.limits)
+            cv.focus_run(started.id)
         st.rerun()
     if c2.button(t("overfit.run_book"), key=state.KEY_OVERFIT_BOOK, width="stretch",
                  disabled=book is not None and book.run.status != "stopped"):
         tv.start_run(tv.PRESETS[tv.BOOK])
         st.rerun()
+    limits.show_refusal()
 
 if not jobs:
     cv.no_runs_yet()

@@ -66,7 +66,8 @@ def test_presets_fill_the_widgets_and_edits_make_it_custom():
     assert not at.exception
 
 
-def test_book_loop_gradient_warns_in_hours_and_asks_to_confirm():
+def test_book_loop_gradient_warns_in_hours_and_asks_to_confirm(monkeypatch):
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")  # a laptop's: a hosted server refuses it (test_limits_app)
     at = _open(_app(), "pages/train.py")
     at.radio(key=state.KEY_GRADIENT).set_value("numerical-plain").run()
     errors = " ".join(e.value for e in at.error)
@@ -94,7 +95,8 @@ def test_a_short_run_completes_and_its_numbers_appear():
     assert at.button(key=state.KEY_STOP).disabled
 
 
-def test_stop_keeps_the_history_and_runs_survive_page_switches():
+def test_stop_keeps_the_history_and_runs_survive_page_switches(monkeypatch):
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")  # a run long enough to stop: over the hosted cap
     at = _open(_app(), "pages/train.py")
     _short_run(at, iters=1_000_000, train_size=1000)
     job = jobs_of(at)[-1]

@@ -298,7 +298,8 @@ def test_switching_language_mid_session_keeps_runs_and_widgets():
     assert at.title[0].value == "Loss curves" and list(jobs_of(at)) == jobs
 
 
-def test_language_switch_while_a_run_trains_keeps_it_training():
+def test_language_switch_while_a_run_trains_keeps_it_training(monkeypatch):
+    monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")  # a run long enough to switch during: over the hosted cap
     at = _app()
     _open(at, "pages/train.py")
     at.number_input(key=state.KEY_ITERS).set_value(100_000).run()

@@ -69,6 +69,8 @@ def prepare(slide: Slide) -> None:
     job = book_job()
     if job is None:
         job = tv.start_run(tv.PRESETS[tv.BOOK])
+        if job is None:  # a server limit refused it (the Train page says which: ui.limits)
+            return
         st.toast(t("lecture.slide_started"))
     if slide.curves_view is not None:
         state.update({"curves.runs": [job.id], "curves.x": "iterations", "curves.log": "linear",

@@ -10,18 +10,31 @@ two cores, that wait made the book's run ~2× slower than on the command line). 
 A process-wide ``TrainingPool`` (one per server, in ``st.cache_resource``) lets at most K trainings run at once;
 the others wait in line (first come, first served) and say which place they have. The pool only holds the jobs
 that wait or run, to order them; a visitor's jobs are reachable only from that visitor's session state.
+
+Bounded work (``Limits``, each an environment setting read by ``limits_from_env``; the README's "Limits for a
+hosted server"):
+
+- a run's estimated time is capped (``SGDLAB_MAX_RUN_MINUTES``; the page refuses it: ``ui.limits``);
+- one training at a time per session: a session's further runs wait in the session's own line (``submit(...,
+  after=its previous live job)``) and join the server's line only when that one has ended;
+- the server's line has a maximum length (``SGDLAB_MAX_QUEUE``): ``submit`` raises ``LineFull`` instead of
+  starting anything;
+- a run whose sessions are all gone (``Runtime.is_active_session``: the browser's websocket closed, not
+  reconnected) for ``SGDLAB_ABANDON_GRACE_S`` is stopped by the pool's watchdog thread, and its slot freed.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import math
 import os
 import statistics
 import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from typing import Callable
 
@@ -39,6 +52,20 @@ from ui.forked import resume_arguments, resumed_record, train_forked
 #: and starve the script threads that draw the pages. Two rather than one so that a single slow run (a
 #: numerical-gradient one) cannot make everybody else wait for it.
 DEFAULT_MAX_TRAININGS = 2
+#: Default for ``SGDLAB_MAX_RUN_MINUTES``: a run's estimated time at most. The book's run takes seconds, the
+#: overfitting preset and a sweep's run less; the book's numerical loop (14 days) is what this stops. On one's own
+#: computer, raise it (or "off").
+DEFAULT_MAX_RUN_MINUTES = 10.0
+#: Default for ``SGDLAB_MAX_QUEUE``: runs waiting in the server's line at most (not counting the ones training).
+#: A class of 30 starting the book's run at once fits: 2 train, 28 wait, each ~6 s alone on a core.
+DEFAULT_MAX_QUEUE = 30
+#: Default for ``SGDLAB_ABANDON_GRACE_S``: how long a run's page may be gone (closed, or disconnected without
+#: coming back) before the run is stopped. Streamlit itself keeps a disconnected session for 2 minutes.
+DEFAULT_ABANDON_GRACE_S = 120.0
+#: Words that switch a limit off.
+OFF_WORDS = ("off", "none", "no", "unlimited")
+
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Refresh:
@@ -130,12 +157,102 @@ def max_trainings_from_env(environ=None) -> int:
     return max(1, value)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The server's limits (None: no limit), and what was wrong with the settings given (English, for the log)."""
+
+    max_run_minutes: float | None = DEFAULT_MAX_RUN_MINUTES
+    max_queue: int | None = DEFAULT_MAX_QUEUE
+    abandon_grace_s: float | None = DEFAULT_ABANDON_GRACE_S
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def max_run_seconds(self) -> float | None:
+        return None if self.max_run_minutes is None else 60.0 * self.max_run_minutes
+
+
+def _setting(env, name: str, default, kind, minimum: float, off_at_zero: bool, problems: list):
+    """One limit: a number (``kind`` int or float) ≥ ``minimum``, or an off word (None); "0" is off when
+    ``off_at_zero``. Anything else: the default, and a line in ``problems``."""
+    raw = env.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    text = str(raw).strip().lower()
+    if text in OFF_WORDS:
+        return None
+    try:
+        value = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    if value is None or not math.isfinite(value) or value < minimum:
+        what = "a whole number" if kind is int else "a number"
+        problems.append(f"{name}={raw!r} is not {what} of at least {minimum:g} (or \"off\"): using {default}")
+        return default
+    if off_at_zero and value == 0:
+        return None
+    return value
+
+
+def limits_from_env(environ=None) -> Limits:
+    """``SGDLAB_MAX_RUN_MINUTES`` (minutes of estimated time per run; "0" or "off": no cap),
+    ``SGDLAB_MAX_QUEUE`` (runs waiting in the server's line; "0": none may wait; "off": no limit) and
+    ``SGDLAB_ABANDON_GRACE_S`` (seconds; "0": stop at once; "off": never stop an abandoned run). A bad value
+    means the default, and ``problems`` says so (``limits()`` logs it once); never an exception."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    minutes = _setting(env, "SGDLAB_MAX_RUN_MINUTES", DEFAULT_MAX_RUN_MINUTES, float, 0, True, problems)
+    queue = _setting(env, "SGDLAB_MAX_QUEUE", DEFAULT_MAX_QUEUE, int, 0, False, problems)
+    grace = _setting(env, "SGDLAB_ABANDON_GRACE_S", DEFAULT_ABANDON_GRACE_S, float, 0, False, problems)
+    return Limits(minutes, queue, grace, tuple(problems))
+
+
+_logged: set[str] = set()  # the settings problems already logged (server-wide: about the server, not a visitor)
+
+
+def limits(environ=None) -> Limits:
+    """The limits in force (read from the environment each time: cheap), each bad setting logged once."""
+    found = limits_from_env(environ)
+    for problem in found.problems:
+        if problem not in _logged:
+            _logged.add(problem)
+            log.warning("SGD Lab: %s", problem)
+    return found
+
+
+class LineFull(Exception):
+    """The server's line is full: nothing was started. ``waiting``: runs in line; ``running``: training;
+    ``wait_s``: roughly when a place frees (None when unknown)."""
+
+    def __init__(self, waiting: int, running: int, wait_s: float | None) -> None:
+        super().__init__(f"the line is full: {waiting} waiting, {running} training")
+        self.waiting, self.running, self.wait_s = waiting, running, wait_s
+
+
+def session_is_active(session_id: str) -> bool | None:
+    """Whether Streamlit's session ``session_id`` still has its browser connected (a closed tab's websocket closes
+    at once; a reload is a new session). None when unknown: no Streamlit server (AppTest, the command line)."""
+    try:
+        from streamlit import runtime
+
+        if not runtime.exists():
+            return None
+        return bool(runtime.get_instance().is_active_session(session_id))
+    except Exception:  # noqa: BLE001 - Streamlit's internals moved: never stop a run on a guess
+        return None
+
+
 class TrainingJob:
     """One run in the making: its record (filled in place by the worker), its thread and its Stop switch."""
 
     def __init__(self, job_id: int, config: TrainConfig, data, data_source: str, pool: "TrainingPool",
-                 resume=None) -> None:
+                 resume=None, after: "TrainingJob | None" = None, owner: str | None = None,
+                 estimate_s: float | None = None) -> None:
         self.id = job_id
+        self.after = after  # the session's run before this one: this one waits in the session's line until it ends
+        self.owners: set[str] = {owner} if owner else set()  # the Streamlit sessions that show it (claim())
+        self.estimate_s = estimate_s  # its estimated seconds alone (the line's wait is told from them)
+        self.abandoned = False  # stopped by the pool because every session that showed it was gone
+        self.gone_since: float | None = None  # monotonic time its sessions were first seen gone (the watchdog)
         self._resume = resume  # a stepped run's state (nn.train.Training): the run goes on from it
         if resume is not None and pool.mode == "thread":
             self.run = resume.run  # trained on in this process: into the stepped run's own record
@@ -172,9 +289,51 @@ class TrainingJob:
         """1 for the next to start, 2 after it...; None when not waiting."""
         return self._pool.place_in_line(self)
 
+    @property
+    def ended(self) -> bool:
+        """The worker has ended (the run is done and its slot, if it had one, is free)."""
+        return self.ended_perf is not None
+
+    def waiting_for(self) -> "TrainingJob | None":
+        """The session's earlier run this one waits for in the session's own line (None: its turn there came).
+        A run stopped while it waited passes the wait on to the one before it."""
+        earlier = self.after
+        while earlier is not None:
+            if not earlier.ended:
+                return earlier
+            earlier = earlier.after
+        return None
+
+    def in_session_line(self) -> bool:
+        """Waiting in its session's own line: an earlier run of the session has not ended yet."""
+        return self.run.status == "pending" and self.waiting_for() is not None
+
     def status_text(self) -> str:
         """One line: "waiting — place 2 in line", "training 3,400 of 10,000", "finished: test 94.6%"..."""
+        from ui.i18n import t
+
+        if self.abandoned and self.run.done:
+            return t("limits.stopped_closed", done=f"{self.run.iterations_done:,}",
+                     total=f"{self.run.config.iters:,}")
+        if self.run.status == "pending" and self.after is not None and not self.stopping:
+            earlier = self.waiting_for()
+            if earlier is not None:
+                return t("limits.after_yours", run=f"#{earlier.id}")
+            if self.place_in_line() is None:  # its turn in the session's line came, and the server's line is full
+                return t("limits.waiting_for_room")
         return jobs.status_text(self)
+
+    def claim(self, session_id: str | None) -> None:
+        """Session ``session_id`` shows this run too (a reload that adopted it): it is abandoned only once every
+        session that showed it is gone."""
+        if session_id:
+            self.owners.add(session_id)
+            self.gone_since = None
+
+    def abandon(self) -> None:
+        """Stop the run because nobody can see it any more (the watchdog)."""
+        self.abandoned = True
+        self.stop()
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self) -> "TrainingJob":
@@ -197,9 +356,11 @@ class TrainingJob:
         run = self.run
         if not self._pool.acquire(self, self._stop):
             run.status, run.reason = "stopped", Message("stopped_waiting")
-            self._data = self._resume = None
+            self._data = self._resume = None  # ``after`` stays: the runs after it wait on for the one before
             self.ended_perf = time.perf_counter()
+            self._pool.forget(self)
             return
+        self.after = None  # its turn came: the session's previous run is not held any longer
         try:
             if self._pool.mode == "process":
                 train_forked(run.config, self._data, should_stop=self._stop.is_set, run=run,
@@ -220,31 +381,88 @@ class TrainingJob:
             self._data = self._resume = None  # the shared MNIST arrays are not held longer than needed
             self.ended_perf = time.perf_counter()
             self._pool.release(self)
+            self._pool.forget(self)
 
 
 class TrainingPool:
-    """At most ``max_running`` trainings at once; the others wait in line, first come first served."""
+    """At most ``max_running`` trainings at once; the others wait in line, first come first served, at most
+    ``max_queue`` of them (None: no limit). A session's further runs wait in the session's own line first
+    (``submit(after=...)``). With ``grace_s`` (None: never), a watchdog thread stops a run once ``is_active`` has
+    said False for every session that showed it for ``grace_s`` seconds (checked every ``watch_every`` s)."""
 
     def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, max_queue: int | None = None, grace_s: float | None = None,
+                 is_active: Callable[[str], bool | None] = session_is_active, watch_every: float = 0.5) -> None:
         self.max_running = max(1, int(max_running))
         self.mode = mode if mode in TRAIN_MODES else train_mode_from_env()
         self.blas_threads = blas_threads  # None: leave OpenBLAS as it is (see limit_blas_threads)
+        self.max_queue = None if max_queue is None else max(0, int(max_queue))
+        self.grace_s = None if grace_s is None else max(0.0, float(grace_s))
+        self._is_active = is_active
+        self.watch_every = watch_every
         self._cond = threading.Condition()
         self._waiting: deque[TrainingJob] = deque()
         self._running: set[int] = set()  # id() of running jobs
+        self._live: dict[int, TrainingJob] = {}  # id() → every job not ended (in a session's line, waiting, running)
+        self._watchdog: threading.Thread | None = None
 
-    def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "", resume=None) -> TrainingJob:
+    def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "", resume=None,
+               after: TrainingJob | None = None, owner: str | None = None,
+               estimate_s: float | None = None) -> TrainingJob:
         """Create a job for ``config`` on ``data`` ((x_train, t_train), (x_test, t_test)) and start its thread.
         ``resume``: the core's state of a run stepped so far (the Code page's step-through): the job trains on from
-        it, and its history is that of one run of the same seed."""
+        it, and its history is that of one run of the same seed.
+
+        ``after``: the session's previous run, if it has not ended: the new one waits for it in the session's own
+        line, then joins the server's line. ``owner``: the Streamlit session that shows it (see ``claim``).
+        ``estimate_s``: its estimated seconds (to tell a visitor refused by a full line when to come back).
+
+        Raises ``LineFull`` (nothing started) when the job would join the server's line now and it is full."""
         problems = config.errors()
         if problems:
             raise ValueError("; ".join(problems))
-        job = TrainingJob(job_id, config, data, data_source, self, resume=resume)
+        if after is not None and after.ended and after.waiting_for() is None:
+            after = None
+        job = TrainingJob(job_id, config, data, data_source, self, resume=resume, after=after, owner=owner,
+                          estimate_s=estimate_s)
         with self._cond:  # join the line here, in the order of submission, not when the worker thread gets going
-            self._waiting.append(job)
+            if after is None:
+                if self._line_full():
+                    raise LineFull(*self._line_lengths(), self._wait_seconds())
+                self._waiting.append(job)
+            self._live[id(job)] = job
+        self._ensure_watchdog()
         return job.start()
+
+    def _line_full(self) -> bool:
+        """(With the lock held.) A new run would have to wait, and the line already holds ``max_queue`` waiting
+        ones (a job just submitted is in ``_waiting`` until its thread takes a free slot: counted as running)."""
+        return self.max_queue is not None and len(self._waiting) + len(self._running) >= self.max_running + self.max_queue
+
+    def _line_lengths(self) -> tuple[int, int]:
+        """(With the lock held.) (waiting, training), a job about to take a free slot counted as training."""
+        total = len(self._waiting) + len(self._running)
+        training = min(total, self.max_running)
+        return total - training, training
+
+    def _wait_seconds(self) -> float | None:
+        """(With the lock held.) Roughly when a place in the line frees: the soonest estimated end of the runs
+        training (a job not started yet counts its whole estimate). None when one of them has no estimate."""
+        ends = []
+        for job in self._live.values():
+            if id(job) in self._running or (job in self._waiting and job.run.status == "pending" and
+                                            len(self._running) < self.max_running):
+                if job.estimate_s is None:
+                    return None
+                ends.append(max(0.0, job.estimate_s - job.run.elapsed_s))
+        return min(ends, default=None)
+
+    def line_full(self) -> tuple[int, int, float | None] | None:
+        """(waiting, running, seconds) when a new run would be refused now, else None."""
+        with self._cond:
+            if not self._line_full():
+                return None
+            return self._line_lengths() + (self._wait_seconds(),)
 
     @property
     def running_count(self) -> int:
@@ -256,6 +474,12 @@ class TrainingPool:
         with self._cond:
             return len(self._waiting)
 
+    @property
+    def live_count(self) -> int:
+        """Jobs not ended: in a session's line, in the server's line, or training."""
+        with self._cond:
+            return len(self._live)
+
     def place_in_line(self, job: TrainingJob) -> int | None:
         with self._cond:
             for place, waiting in enumerate(self._waiting, start=1):
@@ -264,10 +488,16 @@ class TrainingPool:
         return None
 
     def acquire(self, job: TrainingJob, stop: threading.Event) -> bool:
-        """Wait (in the line ``submit`` put the job in) for a free slot in turn; False if ``stop`` was set."""
+        """Wait in the session's line (until ``job.after`` has ended and the server's line has a place), then in
+        the server's line (where ``submit`` put a job with no ``after``) for a free slot in turn; False if ``stop``
+        was set."""
         with self._cond:
-            if job not in self._waiting:  # a job started without submit()
-                self._waiting.append(job)
+            if job not in self._waiting:
+                while job.after is not None and (job.waiting_for() is not None or self._line_full()):
+                    if stop.is_set():
+                        return False
+                    self._cond.wait(timeout=0.5)
+                self._waiting.append(job)  # after its session's previous run, or a job started without submit()
             try:
                 while True:
                     if stop.is_set():
@@ -285,19 +515,73 @@ class TrainingPool:
             self._running.discard(id(job))
             self._cond.notify_all()
 
+    def forget(self, job: TrainingJob) -> None:
+        """The job's worker has ended: the pool holds it no longer (and the runs after it may go on)."""
+        with self._cond:
+            self._live.pop(id(job), None)
+            self._cond.notify_all()
+
     def wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
 
+    # -- abandoned runs ---------------------------------------------------------------------------------------
+    def _ensure_watchdog(self) -> None:
+        if self.grace_s is None:
+            return
+        with self._cond:
+            if self._watchdog is not None and self._watchdog.is_alive():
+                return
+            self._watchdog = threading.Thread(target=self._watch, name="sgdlab-watchdog", daemon=True)
+            self._watchdog.start()
+
+    def _watch(self) -> None:
+        """Every ``watch_every`` s, stop the runs nobody can see any more; ends when no job is left (the next
+        ``submit`` starts it again)."""
+        while True:
+            with self._cond:
+                live = list(self._live.values())
+                if not live:
+                    self._watchdog = None
+                    return
+            self.check_abandoned(live)
+            time.sleep(self.watch_every)
+
+    def check_abandoned(self, live: list[TrainingJob] | None = None, now: float | None = None) -> list[TrainingJob]:
+        """Stop every live job whose sessions have all been gone for ``grace_s``; returns the jobs stopped now. A
+        job with no owner, or a session whose state is unknown (None), counts as seen."""
+        if self.grace_s is None:
+            return []
+        if live is None:
+            with self._cond:
+                live = list(self._live.values())
+        now = time.monotonic() if now is None else now
+        stopped = []
+        for job in live:
+            if job.abandoned or job.ended:
+                continue
+            answers = [self._is_active(owner) for owner in list(job.owners)]
+            if not answers or any(a is not False for a in answers):
+                job.gone_since = None
+                continue
+            if job.gone_since is None:
+                job.gone_since = now
+            if now - job.gone_since >= self.grace_s:
+                job.abandon()
+                stopped.append(job)
+        return stopped
+
 
 @st.cache_resource(show_spinner=False)
-def _pool(max_running: int) -> TrainingPool:
-    return TrainingPool(max_running)
+def _pool(max_running: int, max_queue: int | None, grace_s: float | None) -> TrainingPool:
+    return TrainingPool(max_running, max_queue=max_queue, grace_s=grace_s)
 
 
 def pool() -> TrainingPool:
-    """The process-wide pool (one per server process and ``SGDLAB_MAX_TRAININGS`` value)."""
-    return _pool(max_trainings_from_env())
+    """The process-wide pool (one per server process and ``SGDLAB_MAX_TRAININGS``, ``SGDLAB_MAX_QUEUE`` and
+    ``SGDLAB_ABANDON_GRACE_S`` values)."""
+    found = limits()
+    return _pool(max_trainings_from_env(), found.max_queue, found.abandon_grace_s)
 
 
 # -- measuring what the display costs ----------------------------------------------------------------------

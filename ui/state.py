@@ -114,6 +114,7 @@ KEY_SWEEP_STOP = "sgd_sweep_stop"  # stop every run of the sweep still training 
 
 # -- derived and one-shot things, not restored by a reload ---------------------------------------------------------
 KEY_FLASH = "sgd_flash_message"
+KEY_LIMIT_REFUSAL = "sgd_limit_refusal"  # a limit's refusal found at Start (ui.limits), shown once
 KEY_LINK_NOTICES = "sgd_link_notices"  # [ui.links.Notice]: bad values of the link just opened
 KEY_UPLOAD_ERROR = "sgd_model_upload_error"  # (file name, one-line fault) of the last bad upload
 KEY_DRAW_RNG = "sgd_draw_rng"  # numpy Generator that picks the test digits
@@ -309,6 +310,22 @@ def add_job(job) -> None:
     s.uploaded = {digest: i for digest, i in s.uploaded.items() if i in ids}
 
 
+def session_id() -> str | None:
+    """Streamlit's id of this session (the runner's watchdog asks the runtime whether it is still connected)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # pragma: no cover
+        return None
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return getattr(ctx, "session_id", None) if ctx is not None else None
+
+
+def last_unended_job() -> Any:
+    """The session's newest training job whose worker has not ended: a new run waits for it in the session's own
+    line (one training at a time per session)."""
+    return next((j for j in reversed(session().jobs) if getattr(j, "ended", True) is False), None)
+
+
 def get_job(job_id) -> Any:
     return next((j for j in session().jobs if j.id == job_id), None)
 
@@ -444,6 +461,14 @@ def flash(message: str | None = None) -> str | None:
     return _ss().pop(KEY_FLASH, None)
 
 
+def set_limit_refusal(message: str) -> None:
+    _ss()[KEY_LIMIT_REFUSAL] = message
+
+
+def take_limit_refusal() -> str | None:
+    return _ss().pop(KEY_LIMIT_REFUSAL, None)
+
+
 def upload_error() -> tuple[str, str] | None:
     return _ss().get(KEY_UPLOAD_ERROR)
 
@@ -499,6 +524,10 @@ def restore(saved: Session) -> None:
         value = restored.values.get(name, setting.default)
         restored.values[name] = settings_mod.check_or_default(name, value)
     _ss()[KEY_SESSION] = restored
+    me = session_id()  # the runs it brings back are this session's now: not abandoned while it shows them
+    for job in restored.jobs:
+        if hasattr(job, "claim") and not job.run.done:
+            job.claim(me)
 
 
 def count_script_run() -> int:

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from nn.functions import CROSS_ENTROPY_EPS
-from ui import code_view, data as ui_data, runner, settings, state, step_figures as sf, stepper as stepper_mod
+from ui import code_view, data as ui_data, limits, runner, settings, state, step_figures as sf, stepper as stepper_mod
 from ui import training_view as tv
 from ui.i18n import label_func, t
 
@@ -86,7 +86,17 @@ def continue_as_run() -> None:
     s = current()
     if s is None or s.handed_to is not None or s.finished:
         return
-    job = runner.pool().submit(state.next_job_number(), s.config, s.data, s.data_source, resume=s.core)
+    # the server's limits, as for any Start (ui.limits): the iterations left against the time cap, the line
+    problem, seconds = tv.start_refusal(s.config.replace(iters=max(1, s.config.iters - s.i)), ui_data.store().data)
+    if problem is None:
+        try:
+            job = runner.pool().submit(state.next_job_number(), s.config, s.data, s.data_source, resume=s.core,
+                                       after=state.last_unended_job(), owner=state.session_id(), estimate_s=seconds)
+        except runner.LineFull as full:
+            problem = limits.line_full_message(full.waiting, full.running, full.wait_s)
+    if problem is not None:
+        limits.refuse(problem)
+        return
     state.add_job(job)
     s.handed_to = job.id
 
@@ -148,6 +158,7 @@ def buttons(s, problems: list) -> None:
     running = s is not None and s.handed_to is None
     at_end = running and s.finished
     blocked = bool(problems) and not (running and s.i > 0)
+    limits.show_refusal()  # "Continue as a run" refused by a server limit
     with st.container(horizontal=True):
         st.button(t("step.one"), key=state.KEY_STEP_ONE, type="primary", on_click=one_step,
                   disabled=blocked or at_end)

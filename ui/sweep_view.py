@@ -13,7 +13,7 @@ from contextlib import nullcontext
 import streamlit as st
 
 from nn.train import TrainConfig
-from ui import compare_view as cv, data as ui_data, runner, settings, state, sweeps, training_view as tv
+from ui import compare_view as cv, data as ui_data, limits, runner, settings, state, sweeps, training_view as tv
 from ui.i18n import label_func, t
 
 PRESET_LABELS = {"lr": "sweep.preset_lr", "batch": "sweep.preset_batch", "custom": "sweep.preset_custom"}
@@ -162,12 +162,29 @@ def start_clicked() -> None:
     sweep, cells = planned(data.n_train)
     if sweep is None:
         return
-    problem = refusal(len(cells))
+    problem = refusal(len(cells)) or limit_refusal(cells, data)
     if problem is not None:
         state.flash(problem)
         return
-    sweep.job_ids = [tv.start_run(cell.config).id for cell in cells]
-    state.set_sweep(sweep)
+    # one training at a time per session: the first run joins the server's line (or the session's own, after a
+    # run already going), each next one waits in the session's own line for the one before (ui.runner)
+    started = [tv.start_run(cell.config) for cell in cells]
+    sweep.job_ids = [job.id for job in started if job is not None]
+    if sweep.job_ids:
+        state.set_sweep(sweep)
+    problem = state.take_limit_refusal()  # the line filled between the page and the click
+    if problem:
+        state.flash(problem)
+
+
+def limit_refusal(cells, data) -> str | None:
+    """The server's limits on a sweep (``ui.limits``): every run within the time cap (the first one over it is
+    named), and a place in the server's line for its first run."""
+    for cell in cells:
+        over = tv.cap_refusal(cell.config, data)
+        if over is not None:
+            return f"{cell.label}: {over}"
+    return None if state.last_unended_job() is not None else limits.line_refusal()  # (refusal() counted the runs)
 
 
 def sweep_jobs() -> list:

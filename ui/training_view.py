@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from nn.train import Run, TrainConfig
-from ui import analysis, data as ui_data, figures, runner, settings, state
+from ui import analysis, data as ui_data, figures, limits, runner, settings, state
 from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
 from ui.stepper import printout as book_printout  # the book's "train acc, test acc | …" lines
@@ -368,11 +368,61 @@ def runs_table(jobs, live=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cap_refusal(config: TrainConfig, data, seconds: float | None = None) -> str | None:
+    """Why ``config`` is over this server's estimated-time cap (and what would fit), or None.
+
+    Judged on the smaller of this machine's estimate (``seconds``, ``estimate_message``'s) and the estimate at
+    ``analysis.Speeds``' reference figures: a speed measured while the server was busy (a class training, 20×
+    slower steps) must not refuse the book's run, while the book's numerical loop stays days either way."""
+    seconds = estimate_message(config, data)[2] if seconds is None else seconds
+
+    def reference(c: TrainConfig) -> float:
+        try:
+            return analysis.estimate_seconds(c, data.n_train, data.n_test, analysis.Speeds())["total"]
+        except (TypeError, KeyError):  # no reference figures: this machine's estimate alone
+            return float("inf")
+
+    return limits.cap_refusal(config, min(seconds, reference(config)),
+                              lambda c: min(estimate_message(c, data)[2], reference(c)))
+
+
+def start_refusal(config: TrainConfig, data) -> tuple[str | None, float]:
+    """(why ``config`` may not start now — over the time cap, or the server's line full — or None; its estimated
+    seconds). A run that would wait in the session's own line takes no place in the server's line yet."""
+    seconds = estimate_message(config, data)[2]
+    return cap_refusal(config, data, seconds) or line_refusal(), seconds
+
+
+def line_refusal() -> str | None:
+    """Why a new run finds no place now, or None: the session's own line is full (``state.MAX_JOBS`` runs
+    training or waiting), or the run would join the server's line and it is full."""
+    own = own_line_refusal()
+    if own is not None:
+        return own
+    return limits.line_refusal() if state.last_unended_job() is None else None
+
+
+def own_line_refusal() -> str | None:
+    """The session's own line is full: ``state.MAX_JOBS`` runs training or waiting (until one of them ends)."""
+    live = len(state.live_jobs())
+    return t("limits.own_line_full", n=live) if live >= state.MAX_JOBS else None
+
+
 def start_run(config: TrainConfig):
-    """Start ``config`` in the background on the current data; returns the job (kept in the session)."""
-    store = ui_data.store()
-    data = store.data
-    job = runner.pool().submit(state.next_job_number(), config, data.as_tuple(), data.describe())
+    """Start ``config`` in the background on the current data, after the session's unfinished run if it has one
+    (its own line); returns the job (kept in the session), or None when a limit refuses it (the reason is kept
+    for the page: ``ui.limits.show_refusal``)."""
+    data = ui_data.store().data
+    problem, seconds = start_refusal(config, data)
+    if problem is None:
+        try:
+            job = runner.pool().submit(state.next_job_number(), config, data.as_tuple(), data.describe(),
+                                       after=state.last_unended_job(), owner=state.session_id(), estimate_s=seconds)
+        except runner.LineFull as full:  # the line filled since the page was drawn
+            problem = limits.line_full_message(full.waiting, full.running, full.wait_s)
+    if problem is not None:
+        limits.refuse(problem)
+        return None
     state.add_job(job)
     return job
 

@@ -17,7 +17,9 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def app_url():
-    with streamlit_server("app.py") as url:
+    # a laptop's server: long runs ask for a confirmation rather than being refused (the hosted limits have a
+    # server of their own: test_limits_browser.py)
+    with streamlit_server("app.py", env={"SGDLAB_MAX_RUN_MINUTES": "off"}) as url:
         yield url
 
 
