@@ -19,7 +19,7 @@ with settings:
     for problem in problems:
         st.error(problem)
     kind, text, seconds = tv.estimate_message(config, data) if not problems else ("info", "", 0.0)
-    if text:
+    if text and tv.show_estimate(config):
         getattr(st, kind)(text)
     needs_confirm = seconds > tv.CONFIRM_SECONDS
     if needs_confirm:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from nn.train import Run, TrainConfig
 from ui import analysis, data as ui_data, figures, runner, settings, state
+from ui.estimate import SpeedProbe, default_measure
 from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
 from ui.stepper import printout as book_printout  # the book's "train acc, test acc | …" lines
@@ -96,16 +97,17 @@ def mark_custom() -> None:
     state.set("train.confirm_slow", False)  # a confirmation is for the run it was given for
 
 
-@st.cache_resource(show_spinner=False, ttl=600)
-def _speeds(_store_id: int) -> analysis.Speeds:
-    from ui.estimate import measure_speeds
-
-    return measure_speeds(ui_data.current_data().as_tuple())
+@st.cache_resource(show_spinner=False)
+def _probe() -> SpeedProbe:
+    """The server's one measurement of its speed (per process): in the background, on the data loaded then."""
+    data = ui_data.current_data().as_tuple()
+    return SpeedProbe(lambda: default_measure(data))
 
 
 def speeds() -> analysis.Speeds:
-    with st.spinner(t("train.measuring")):
-        return _speeds(0)
+    """This server's speeds for the time estimates; never waits: until the measurement (started on the first call,
+    in the background) is done, the provisional figures (``Speeds.provisional`` says which)."""
+    return _probe().current()
 
 
 #: The numeric settings: each one's label and help are the i18n keys train.<name> and train.<name>_help; the
@@ -149,25 +151,58 @@ def settings_widgets(n_train_available: int) -> None:
         )
 
 
-def estimate_message(config: TrainConfig, data) -> tuple[str, str, float]:
-    """(kind, text, total seconds) of the time estimate: kind is "info", "warning" or "error"."""
-    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speeds())
+def trainings_alongside() -> int:
+    """How many other trainings a run started now would train beside: those running and those waiting before it,
+    at most the pool's other slots."""
+    pool = runner.pool()
+    return min(pool.max_running - 1, pool.running_count + pool.waiting_count)
+
+
+def step_text(seconds: float) -> str:
+    """One step's time for people: "0.45 ms", "92 ms", "21 s" (what Train and Gradient check both show)."""
+    if seconds < 1e-3:
+        return f"{seconds * 1000:.2f} ms"
+    if seconds < 0.1:
+        return f"{seconds * 1000:.0f} ms"
+    return analysis.format_duration(seconds)
+
+
+def estimate_message(config: TrainConfig, data, alongside: int | None = None) -> tuple[str, str, float]:
+    """(kind, text, total seconds) of the time estimate from Start to finished: kind is "info", "warning" or
+    "error". ``alongside``: other trainings sharing the cores with it (default: those running or waiting now, see
+    ``trainings_alongside``; 0 for the run's own work). Never waits for the speed measurement: the text says when
+    its figures are the provisional ones."""
+    speed = speeds()
+    alongside = trainings_alongside() if alongside is None else max(0, int(alongside))
+    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speed, alongside=alongside)
     n_train = min(config.train_size or data.n_train, data.n_train)
     n_evals = analysis.evaluations(config.iters, n_train, config.batch_size)
     total = est["total"]
-    per_step = est["per_step"]
-    step_text = analysis.format_duration(per_step) if per_step >= 0.1 else f"{per_step * 1000:.2f} ms"
-    text = t("train.estimate", total=analysis.format_duration(total), iters=f"{config.iters:,}", step=step_text,
-             evals=f"{n_evals:,}", images=f"{n_train + data.n_test:,}")
+    notes = ""
+    if alongside:
+        notes += " " + t("train.estimate_shared", n=alongside, cores=f"{speed.cores:g}")
+    if speed.provisional:
+        notes += " " + t("train.estimate_provisional")
     if config.gradient == "numerical-plain":
         return "error", t(
             "train.estimate_plain", params=f"{analysis.parameter_count(config.hidden):,}",
-            per_step=analysis.format_duration(est["per_step"]), total=analysis.format_duration(total),
+            per_step=step_text(est["per_step"]), total=analysis.format_duration(total),
             iters=f"{config.iters:,}",
-        ), total
+        ) + notes, total
+    text = t("train.estimate", total=analysis.format_duration(total), iters=f"{config.iters:,}",
+             step=step_text(est["per_step"]), evals=f"{n_evals:,}", images=f"{n_train + data.n_test:,}") + notes
     if total > CONFIRM_SECONDS:
         return "warning", text, total
     return "info", text, total
+
+
+def show_estimate(config: TrainConfig) -> bool:
+    """Whether Train shows the estimate for ``config``: not while the session's run trains (its live view says the
+    time left), nor once a run of these very settings has ended (its line says what it took)."""
+    if state.active_job() is not None:
+        return False
+    latest = state.latest_job()
+    return latest is None or not latest.run.done or getattr(latest, "config", None) != config
 
 
 # -- the live view -------------------------------------------------------------------------------------------
