@@ -113,6 +113,27 @@ def test_the_probe_answers_at_once_with_the_provisional_figures_until_measured()
     assert probe.wait(30) and probe.current() is MEASURED
 
 
+def test_the_machine_load_counts_when_it_is_more_than_the_trainings_beside():
+    assert estimate.threads_beside(2, 0.3) == 2
+    assert estimate.threads_beside(0, 5.6) == 6
+    assert estimate.machine_load() >= 0.0
+
+
+def test_the_page_estimate_counts_the_trainings_and_says_so(monkeypatch):
+    monkeypatch.setattr(tv, "speeds", lambda: MEASURED)
+    monkeypatch.setattr(tv, "machine_load", lambda: 0.0)
+    monkeypatch.setattr(tv, "trainings_alongside", lambda: 1)
+    data = type("Data", (), {"n_train": 60_000, "n_test": 10_000})()
+    kind, text, seconds = tv.estimate_message(TrainConfig(), data)
+    assert kind == "info" and "1 other training(s) share" in text
+    assert seconds == pytest.approx(analysis.estimate_seconds(TrainConfig(), 60_000, 10_000, MEASURED, alongside=1)["total"])
+    _, _, alone = tv.estimate_message(TrainConfig(), data, alongside=0)  # the run's own time (a work limit's)
+    assert alone < seconds
+    monkeypatch.setattr(tv, "machine_load", lambda: 7.2)  # a busy machine: the load counts, and the text says so
+    _, busy_text, busy = tv.estimate_message(TrainConfig(), data)
+    assert busy > seconds and "busy" in busy_text
+
+
 def test_a_failed_measurement_leaves_the_provisional_figures():
     def broken():
         raise OSError("no fork here")
@@ -137,6 +158,7 @@ def measured_as(monkeypatch):
             return speeds
 
         monkeypatch.setattr(tv, "default_measure", measure)
+        monkeypatch.setattr(tv, "machine_load", lambda: 0.0)  # an idle machine, whatever this one is doing
         tv._probe.clear()
         if release is None:
             assert tv._probe().wait(30)

@@ -62,6 +62,21 @@ def available_cores(environ=None, cgroup_root: str = "/sys/fs/cgroup") -> float:
     return cores
 
 
+def machine_load() -> float:
+    """How many threads wanted a core on this machine lately: the 1-minute load average (0 where unknown). It
+    counts what the pool does not know about: other programs, the server's own page runs, a browser."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def threads_beside(alongside: int, load: float) -> int:
+    """The threads a new run will share the cores with: the trainings beside it, or the machine's load if that is
+    more (a load that includes those trainings: it was read before the run starts)."""
+    return max(max(0, int(alongside)), int(round(load)))
+
+
 def measure_speeds(data, repeats: int = REPEATS, timer: Callable[[], float] = time.thread_time) -> Speeds:
     """Time the pieces of a run of the book's net (hidden 50, float32, batch 100) on ``data``
     ((x_train, t_train), (x_test, t_test)), in CPU seconds of this thread. Run it with one BLAS thread, as the

@@ -14,7 +14,7 @@ import streamlit as st
 
 from nn.train import Run, TrainConfig
 from ui import analysis, data as ui_data, figures, runner, settings, state
-from ui.estimate import SpeedProbe, default_measure
+from ui.estimate import SpeedProbe, default_measure, machine_load, threads_beside
 from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
 from ui.stepper import printout as book_printout  # the book's "train acc, test acc | …" lines
@@ -169,18 +169,22 @@ def step_text(seconds: float) -> str:
 
 def estimate_message(config: TrainConfig, data, alongside: int | None = None) -> tuple[str, str, float]:
     """(kind, text, total seconds) of the time estimate from Start to finished: kind is "info", "warning" or
-    "error". ``alongside``: other trainings sharing the cores with it (default: those running or waiting now, see
-    ``trainings_alongside``; 0 for the run's own work). Never waits for the speed measurement: the text says when
-    its figures are the provisional ones."""
+    "error". ``alongside``: other trainings sharing the cores with it; by default those running or waiting now
+    (``trainings_alongside``), or the machine's load if it is busier (``ui.estimate.machine_load``). Pass 0 for
+    the run's own time on an otherwise idle server (what a limit on a run's work should use). Never waits for the
+    speed measurement: the text says when its figures are the provisional ones."""
     speed = speeds()
-    alongside = trainings_alongside() if alongside is None else max(0, int(alongside))
-    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speed, alongside=alongside)
+    trainings = trainings_alongside() if alongside is None else max(0, int(alongside))
+    beside = threads_beside(trainings, machine_load()) if alongside is None else trainings
+    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speed, alongside=beside)
     n_train = min(config.train_size or data.n_train, data.n_train)
     n_evals = analysis.evaluations(config.iters, n_train, config.batch_size)
     total = est["total"]
     notes = ""
-    if alongside:
-        notes += " " + t("train.estimate_shared", n=alongside, cores=f"{speed.cores:g}")
+    if beside > trainings:
+        notes += " " + t("train.estimate_busy", n=beside, cores=f"{speed.cores:g}")
+    elif trainings:
+        notes += " " + t("train.estimate_shared", n=trainings, cores=f"{speed.cores:g}")
     if speed.provisional:
         notes += " " + t("train.estimate_provisional")
     if config.gradient == "numerical-plain":
