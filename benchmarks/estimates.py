@@ -11,8 +11,8 @@ app's runner (``ui.runner.time_in_app``: a forked child per run, as Start does) 
 from Start to finished is compared with ``ui.analysis.estimate_seconds`` for the same config. "Beside two" runs
 the same cases while two other processes train the book's run over and over (one BLAS thread each, as the
 runner's children), and the estimate is told so (``alongside=2``). Each estimate is the one the page gives at
-Start: it also counts the machine's load (1-minute load average) when that is more than the trainings beside it,
-and the table shows the estimate without it too. Medians; ratio = estimate / actual (1.00 is exact; the goal is
+Start, from the trainings beside it (``--count-load``: or the machine's 1-minute load average if more, as
+``SGDLAB_ESTIMATE_LOAD=1`` makes the page do); the table shows the estimate without the load too, and the load. Medians; ratio = estimate / actual (1.00 is exact; the goal is
 0.70–1.30).
 
 The first visit: a new Python process (a fresh server: no ``st.cache_resource`` yet) opens the app with AppTest,
@@ -77,9 +77,9 @@ class Beside:
                 p.terminate()
 
 
-def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int) -> list[dict]:
+def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int, count_load: bool = False) -> list[dict]:
     """Each case ``repeats`` times through the app's runner; before each run, the estimate the page would give at
-    Start (``alongside`` trainings, or the machine's load if more: ``ui.estimate.threads_beside``)."""
+    Start (``alongside`` trainings; with ``count_load``, the machine's load if more: ``ui.estimate.threads_beside``)."""
     from ui.analysis import estimate_seconds
     from ui.estimate import machine_load, threads_beside
     from ui.runner import time_in_app
@@ -90,7 +90,7 @@ def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int) -> li
         estimates, plain, actual, loads = [], [], [], []
         for _ in range(repeats):
             loads.append(machine_load())
-            beside = threads_beside(alongside, loads[-1])
+            beside = threads_beside(alongside, loads[-1]) if count_load else alongside
             estimates.append(estimate_seconds(config, len(x_train), len(x_test), speeds, alongside=beside)["total"])
             plain.append(estimate_seconds(config, len(x_train), len(x_test), speeds, alongside=alongside)["total"])
             actual.append(time_in_app(config, data))
@@ -156,6 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each case (the median is compared)")
     parser.add_argument("--skip-plain", action="store_true", help="leave out the book's loop (20-40 s a run)")
     parser.add_argument("--only", choices=("estimates", "first-visit"), help="one half only")
+    parser.add_argument("--count-load", action="store_true", help="estimates count the machine's load average")
     parser.add_argument("--visits", type=int, default=5, help="fresh processes for the first visit")
     parser.add_argument("--repo", type=Path, default=REPO, help="the app to time the first visit of")
     args = parser.parse_args(argv)
@@ -171,9 +172,9 @@ def main(argv=None) -> int:
         speeds = measure_in_child(tuple_data)
         print(f"measured in {time.perf_counter() - t0:.2f} s (wall): {speeds}", flush=True)
         cases = {k: v for k, v in CASES.items() if not (args.skip_plain and v.gradient == "numerical-plain")}
-        rows = measure_cases(tuple_data, speeds, cases, args.repeats, alongside=0)
+        rows = measure_cases(tuple_data, speeds, cases, args.repeats, alongside=0, count_load=args.count_load)
         with Beside(tuple_data, 2):
-            rows += measure_cases(tuple_data, speeds, cases, args.repeats, alongside=2)
+            rows += measure_cases(tuple_data, speeds, cases, args.repeats, alongside=2, count_load=args.count_load)
         print()
         print(table(rows))
     if args.only != "estimates":

@@ -129,7 +129,8 @@ def test_the_page_estimate_counts_the_trainings_and_says_so(monkeypatch):
     assert seconds == pytest.approx(analysis.estimate_seconds(TrainConfig(), 60_000, 10_000, MEASURED, alongside=1)["total"])
     _, _, alone = tv.estimate_message(TrainConfig(), data, alongside=0)  # the run's own time (a work limit's)
     assert alone < seconds
-    monkeypatch.setattr(tv, "machine_load", lambda: 7.2)  # a busy machine: the load counts, and the text says so
+    monkeypatch.setattr(tv, "machine_load", lambda: 7.2)  # a busy machine: the load counts if asked, and the text says so
+    monkeypatch.setattr(tv, "COUNT_MACHINE_LOAD", True)
     _, busy_text, busy = tv.estimate_message(TrainConfig(), data)
     assert busy > seconds and "busy" in busy_text
 

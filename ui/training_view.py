@@ -6,6 +6,7 @@ it inside a fragment that reruns a few times a second while the run trains.
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -151,6 +152,13 @@ def settings_widgets(n_train_available: int) -> None:
         )
 
 
+#: Count the machine's load average in the estimate at Start (``SGDLAB_ESTIMATE_LOAD=1``). Off by default: with
+#: Linux's autogroups a load average of 40 from other sessions left a run 1/18 of a core, not 1/20, and beside them
+#: its niced measuring thread was not starved as the model would say (the estimate came out 4.6× too long); in a
+#: hosted container the load average is the host's, other tenants' threads included.
+COUNT_MACHINE_LOAD = os.environ.get("SGDLAB_ESTIMATE_LOAD", "") == "1"
+
+
 def trainings_alongside() -> int:
     """How many other trainings a run started now would train beside: those running and those waiting before it,
     at most the pool's other slots."""
@@ -170,12 +178,12 @@ def step_text(seconds: float) -> str:
 def estimate_message(config: TrainConfig, data, alongside: int | None = None) -> tuple[str, str, float]:
     """(kind, text, total seconds) of the time estimate from Start to finished: kind is "info", "warning" or
     "error". ``alongside``: other trainings sharing the cores with it; by default those running or waiting now
-    (``trainings_alongside``), or the machine's load if it is busier (``ui.estimate.machine_load``). Pass 0 for
+    (``trainings_alongside``; or the machine's load if busier, with ``COUNT_MACHINE_LOAD``). Pass 0 for
     the run's own time on an otherwise idle server (what a limit on a run's work should use). Never waits for the
     speed measurement: the text says when its figures are the provisional ones."""
     speed = speeds()
     trainings = trainings_alongside() if alongside is None else max(0, int(alongside))
-    beside = threads_beside(trainings, machine_load()) if alongside is None else trainings
+    beside = threads_beside(trainings, machine_load()) if alongside is None and COUNT_MACHINE_LOAD else trainings
     est = analysis.estimate_seconds(config, data.n_train, data.n_test, speed, alongside=beside)
     n_train = min(config.train_size or data.n_train, data.n_train)
     n_evals = analysis.evaluations(config.iters, n_train, config.batch_size)
