@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import statistics
 import sys
 import threading
@@ -154,6 +155,7 @@ def measure_in_child(data, niceness: int = PROBE_NICENESS, timeout: float = 120.
     writer.close()
     try:
         if not reader.poll(timeout):
+            os.kill(pid, signal.SIGKILL)  # stuck (a lock held at the fork?): the built-in figures stay
             raise RuntimeError("the speed measurement gave no answer")
         return pickle.loads(reader.recv_bytes())
     except EOFError as exc:
