@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,7 +78,8 @@ class Beside:
                 p.terminate()
 
 
-def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int, count_load: bool = False) -> list[dict]:
+def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int, count_load: bool = False,
+                  plain_repeats: int = 1) -> list[dict]:
     """Each case ``repeats`` times through the app's runner; before each run, the estimate the page would give at
     Start (``alongside`` trainings; with ``count_load``, the machine's load if more: ``ui.estimate.threads_beside``)."""
     from ui.analysis import estimate_seconds
@@ -87,21 +89,27 @@ def measure_cases(data, speeds, cases: dict, repeats: int, alongside: int, count
     (x_train, _), (x_test, _) = data
     rows = []
     for name, config in cases.items():
-        estimates, plain, actual, loads = [], [], [], []
-        for _ in range(repeats):
+        estimates, plain, actual, loads, cpu = [], [], [], [], []
+        parts = estimate_seconds(config, len(x_train), len(x_test), speeds)
+        for _ in range(plain_repeats if config.gradient == "numerical-plain" else repeats):
             loads.append(machine_load())
             beside = threads_beside(alongside, loads[-1]) if count_load else alongside
             estimates.append(estimate_seconds(config, len(x_train), len(x_test), speeds, alongside=beside)["total"])
             plain.append(estimate_seconds(config, len(x_train), len(x_test), speeds, alongside=alongside)["total"])
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's forked child, once reaped
             actual.append(time_in_app(config, data))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         row = {"case": name, "alongside": alongside, "estimate": statistics.median(estimates),
                "estimate_no_load": statistics.median(plain), "actual": actual, "median": statistics.median(actual),
-               "load": statistics.median(loads)}
+               "load": statistics.median(loads), "work": parts["steps"] + parts["evaluation"],
+               "cpu": statistics.median(cpu)}
         row["ratio"] = row["estimate"] / row["median"]
         rows.append(row)
         print(f"  {name}, beside {alongside}: estimate {row['estimate']:.2f} s (without the load "
               f"{row['estimate_no_load']:.2f} s), actual {row['median']:.2f} s "
-              f"({', '.join(f'{a:.2f}' for a in actual)}), ratio {row['ratio']:.2f}, load {row['load']:.1f}",
+              f"({', '.join(f'{a:.2f}' for a in actual)}), ratio {row['ratio']:.2f}, load {row['load']:.1f}; "
+              f"CPU: model {row['work']:.2f} s, used {row['cpu']:.2f} s",
               flush=True)
     return rows
 
@@ -111,14 +119,15 @@ def _fmt(seconds: float) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| case | trainings beside it | load avg | estimate at Start | (without the load) | actual, median | "
-             "runs (s) | estimate / actual |",
+    lines = ["| case | trainings beside it | load avg | estimate at Start | actual, median | runs (s) | "
+             "estimate / actual | CPU work: model / used |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         runs = ", ".join(f"{a:.2f}" for a in r["actual"])
         ok = "" if 0.7 <= r["ratio"] <= 1.3 else " ✗"
         lines.append(f"| {r['case']} | {r['alongside']} | {r['load']:.1f} | {_fmt(r['estimate'])} | "
-                     f"{_fmt(r['estimate_no_load'])} | {_fmt(r['median'])} | {runs} | {r['ratio']:.2f}{ok} |")
+                     f"{_fmt(r['median'])} | {runs} | {r['ratio']:.2f}{ok} | "
+                     f"{_fmt(r['work'])} / {_fmt(r['cpu'])} ({r['work'] / r['cpu']:.2f}) |")
     return "\n".join(lines)
 
 
@@ -154,6 +163,7 @@ def first_visit(repo: Path, visits: int) -> list[float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.estimates", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each case (the median is compared)")
+    parser.add_argument("--plain-repeats", type=int, default=1, help="runs of the book's loop (a step: 17-40 s)")
     parser.add_argument("--skip-plain", action="store_true", help="leave out the book's loop (20-40 s a run)")
     parser.add_argument("--only", choices=("estimates", "first-visit"), help="one half only")
     parser.add_argument("--count-load", action="store_true", help="estimates count the machine's load average")
@@ -172,9 +182,12 @@ def main(argv=None) -> int:
         speeds = measure_in_child(tuple_data)
         print(f"measured in {time.perf_counter() - t0:.2f} s (wall): {speeds}", flush=True)
         cases = {k: v for k, v in CASES.items() if not (args.skip_plain and v.gradient == "numerical-plain")}
-        rows = measure_cases(tuple_data, speeds, cases, args.repeats, alongside=0, count_load=args.count_load)
+        rows = measure_cases(tuple_data, speeds, cases, args.repeats, alongside=0, count_load=args.count_load,
+                            plain_repeats=args.plain_repeats)
+        print("\n" + table(rows), flush=True)  # so far: the runs beside two trainings take long on a busy machine
         with Beside(tuple_data, 2):
-            rows += measure_cases(tuple_data, speeds, cases, args.repeats, alongside=2, count_load=args.count_load)
+            rows += measure_cases(tuple_data, speeds, cases, args.repeats, alongside=2, count_load=args.count_load,
+                                 plain_repeats=args.plain_repeats)
         print()
         print(table(rows))
     if args.only != "estimates":
