@@ -137,7 +137,9 @@ class GradientCheck:
 
     @property
     def plain_estimate_s(self) -> float:
-        """The book's loop over all parameters, extrapolated from its time on ``plain_params`` of them."""
+        """The book's loop over all parameters, extrapolated from its time on ``plain_params`` of them (a rough
+        figure, timed on the float64 copy where the check ran; the app shows ``ui.analysis.step_seconds`` instead,
+        the figure its Train page gives)."""
         return self.plain_s / self.plain_params * self.n_params if self.plain_params else float("nan")
 
     def check(self, key: str) -> ParamCheck:

@@ -20,7 +20,7 @@ with settings:
     for problem in problems:
         st.error(problem)
     kind, text, seconds = tv.estimate_message(config, data) if not problems else ("info", "", 0.0)
-    if text:
+    if text and tv.show_estimate(config):
         getattr(st, kind)(text)
     before = state.last_unended_job()  # a further run waits for it in the session's own line
     over_cap = tv.cap_refusal(config, data, seconds) if not problems else None  # the server's limits (ui.limits)

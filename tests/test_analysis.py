@@ -37,7 +37,7 @@ def test_book_run_measures_17_times():
 
 def test_estimates_scale_with_method_and_say_hours_for_the_book_loop():
     speeds = analysis.Speeds(backprop_step_s=0.0004, numerical_step_s=0.05, plain_param_s=0.0004,
-                             eval_image_s=1e-6)
+                             eval_image_s=1e-6, eval_fixed_s=0.0)
     book = analysis.estimate_seconds(TrainConfig(), 60_000, 10_000, speeds)
     assert book["steps"] == pytest.approx(4.0)
     assert book["evaluation"] == pytest.approx(18 * 70_000 * 1e-6)

@@ -7,13 +7,14 @@ session's language in a Streamlit run, English elsewhere).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from nn.mnist import FULL_SIZES
-from nn.train import OVERLAP_MEASUREMENTS, TrainConfig, iterations_per_epoch
+from nn.train import MEASURE_NICENESS, OVERLAP_MEASUREMENTS, TrainConfig, iterations_per_epoch
 from ui.i18n import t
 
 # -- durations -----------------------------------------------------------------------------------------------
@@ -45,16 +46,27 @@ def format_duration(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Speeds:
-    """Measured costs on this machine (``ui.estimate.measure_speeds``), all for the book's net (hidden 50)."""
+    """What the pieces of a run cost on this machine (``ui.estimate.measure_speeds``), all for the book's net
+    (hidden 50, batch 100), in CPU seconds of one thread with one BLAS thread, as the trainer runs them; and how
+    many cores there are. The defaults are ``PROVISIONAL_SPEEDS``'s: a slow core, before anything was measured."""
 
-    backprop_step_s: float = 0.00035  # one SGD step with backprop, batch 100
-    numerical_step_s: float = 0.05  # one step with nn.numgrad's fast numerical gradient, batch 100
-    plain_param_s: float = 0.0004  # the book's numerical gradient, per parameter (2 losses of a batch of 100)
-    eval_image_s: float = 1.5e-6  # accuracy of one image
+    backprop_step_s: float = 0.0008  # one SGD step with backprop (draw, gradient, update)
+    numerical_step_s: float = 0.15  # one step with nn.numgrad's fast numerical gradient
+    plain_param_s: float = 0.0008  # the book's numerical gradient, per parameter (2 losses of the batch)
+    eval_image_s: float = 3e-6  # accuracy of one image (AccuracyMeter, one worker)
+    start_s: float = 0.15  # starting a run and handing its end back (fork, set-up, the weights sent back)
+    eval_fixed_s: float = 0.0004  # each accuracy measurement beyond its images (a copy of the weights, W1 kept)
+    cores: float = 1.0  # the cores the server may use (its CPU affinity and container quota)
+    provisional: bool = True  # the built-in figures, not (yet) measured on this machine
 
 
-#: Parameters of the 784-hidden-10 net: each needs two full forward passes in the book's numerical gradient.
+#: Until the machine is measured: about twice this development machine's costs, on one core, so that an estimate
+#: errs on the long side (a run that ends sooner than said disappoints no one).
+PROVISIONAL_SPEEDS = Speeds()
+
+
 def parameter_count(hidden: int, n_in: int = 784, n_out: int = 10) -> int:
+    """Parameters of the 784-hidden-10 net: each needs two full forward passes in the book's numerical gradient."""
     return n_in * hidden + hidden + hidden * n_out + n_out
 
 
@@ -67,26 +79,100 @@ def evaluations(iters: int, n_train: int, batch_size: int) -> int:
     return count + (1 if last_measured != iters - 1 else 0)
 
 
-def estimate_seconds(config: TrainConfig, n_train_available: int, n_test: int, speeds: Speeds) -> dict:
-    """Expected seconds for a run: {"steps": ..., "evaluation": ..., "total": ..., "per_step": ...}."""
+def step_seconds(gradient: str, batch_size: int, hidden: int, speeds: Speeds) -> float:
+    """CPU seconds of one SGD step of ``gradient`` ("backprop", "numerical", "numerical-plain") for a net of
+    ``hidden`` units on batches of ``batch_size``: the one figure every page gives for a step (Train, Gradient
+    check, help texts)."""
+    batch_scale = batch_size / 100
+    hidden_scale = hidden / 50
+    if gradient == "backprop":
+        return speeds.backprop_step_s * (0.25 + 0.75 * batch_scale) * hidden_scale
+    if gradient == "numerical":
+        return speeds.numerical_step_s * batch_scale * hidden_scale
+    # the book's loop: two forward passes of the whole batch per parameter
+    per_param = speeds.plain_param_s * (0.3 + 0.7 * batch_scale) * hidden_scale
+    return parameter_count(hidden) * per_param
+
+
+#: Linux's CFS gives a thread of niceness n a weight of 1024 / 1.25**n (its ``sched_prio_to_weight`` table).
+def nice_weight(niceness: float) -> float:
+    return 1024 / 1.25 ** niceness
+
+
+#: The trainer's measuring thread runs at this niceness (``nn.train.MEASURE_NICENESS``, Linux only).
+MEASURING_WEIGHT = nice_weight(MEASURE_NICENESS if sys.platform.startswith("linux") else 0)
+
+
+def fair_shares(weights: list[float], cores: float) -> list[float]:
+    """The cores each of some always-runnable threads gets from a fair scheduler: in proportion to its weight, but
+    at most one core each (what a thread cannot use goes to the others)."""
+    shares = [0.0] * len(weights)
+    free, left = list(range(len(weights))), float(cores)
+    while free and left > 1e-12:
+        total = sum(weights[i] for i in free)
+        capped = [i for i in free if left * weights[i] / total >= 1.0]
+        if not capped:
+            for i in free:
+                shares[i] = left * weights[i] / total
+            break
+        for i in capped:
+            shares[i] = 1.0
+            free.remove(i)
+            left -= 1.0
+    return shares
+
+
+def wall_seconds(steps: float, evaluation: float, last: float, cores: float, alongside: int = 0,
+                 overlap: bool = OVERLAP_MEASUREMENTS, measuring_weight: float = MEASURING_WEIGHT) -> float:
+    """Wall seconds of a run whose SGD steps need ``steps`` CPU seconds and whose accuracy measurements need
+    ``evaluation`` (of which ``last``, the one after the last step), on ``cores``, beside ``alongside`` other
+    trainings (each a thread that wants a core).
+
+    ``overlap``: the measurements run in a thread of their own (``measuring_weight``: it is niced) while the steps
+    go on, and the steps wait when they fall behind. Two phases: while the steps go on, the measuring thread gets
+    its fair share (``fair_shares``) beside them and the other trainings whenever it has a measurement to do; the
+    measurements not done when the steps end, and the last one, then get the measuring thread's share alone. So an idle two-core machine takes the longer of
+    the two; one core takes their sum; and beside busy trainings a run that is mostly measurements (the overfitting
+    preset: 501 of them) waits on its niced measuring thread. Without ``overlap``, one thread does everything.
+    """
+    others = [1024.0] * max(0, int(alongside))
+    if not overlap:
+        share = fair_shares([1024.0] + others, cores)[0]
+        return (steps + evaluation) / share
+    step_share, eval_share = fair_shares([1024.0, measuring_weight] + others, cores)[:2]
+    steps_alone = fair_shares([1024.0] + others, cores)[0]  # the steps while no measurement is under way
+    measuring_alone = fair_shares([measuring_weight] + others, cores)[0]  # a measurement while the steps wait
+    before = evaluation - last
+    both = before / eval_share  # how long the measurements take while the steps go on beside them
+    if step_share * both <= steps:  # they keep up: then the steps go on alone
+        phase1, behind = both + (steps - step_share * both) / steps_alone, 0.0
+    else:  # they fall behind: what is left when the steps end is done after them
+        phase1 = steps / step_share
+        behind = before - eval_share * phase1
+    return phase1 + (behind + last) / measuring_alone
+
+
+def estimate_seconds(config: TrainConfig, n_train_available: int, n_test: int, speeds: Speeds,
+                     alongside: int = 0) -> dict:
+    """Expected wall seconds from Start to finished for a run of ``config`` while ``alongside`` other trainings
+    run beside it: {"per_step", "steps", "evaluation", "start", "total"}.
+
+    The work: ``steps`` (CPU seconds of the SGD steps, one after another on one thread) and ``evaluation`` (every
+    accuracy measurement: images × cost per image, plus a fixed cost each, ``evaluations`` of them); how long it
+    takes on this server's cores beside other trainings is ``wall_seconds``. Starting the run (a fork) and handing
+    its end back add ``start``. ``per_step`` is a step's wall time beside the others.
+    """
     n_train = min(config.train_size or n_train_available, n_train_available)
-    batch_scale = config.batch_size / 100
     hidden_scale = config.hidden / 50
-    if config.gradient == "backprop":
-        per_step = speeds.backprop_step_s * (0.25 + 0.75 * batch_scale) * hidden_scale
-    elif config.gradient == "numerical":
-        per_step = speeds.numerical_step_s * batch_scale * hidden_scale
-    else:  # the book's loop: two forward passes of the whole batch per parameter
-        per_param = speeds.plain_param_s * (0.3 + 0.7 * batch_scale) * hidden_scale
-        per_step = parameter_count(config.hidden) * per_param
+    per_step = step_seconds(config.gradient, config.batch_size, config.hidden, speeds)
     steps = per_step * config.iters
     count = evaluations(config.iters, n_train, config.batch_size)
-    evaluation = count * (n_train + n_test) * speeds.eval_image_s * hidden_scale
-    if OVERLAP_MEASUREMENTS:  # measured on another core while the steps go on: the longer of the two, and the last
-        total = max(steps, evaluation) + evaluation / count  # measurement after the last step
-    else:
-        total = steps + evaluation
-    return {"per_step": per_step, "steps": steps, "evaluation": evaluation, "total": total}
+    one_evaluation = (n_train + n_test) * speeds.eval_image_s * hidden_scale + speeds.eval_fixed_s
+    evaluation = count * one_evaluation
+    step_share = fair_shares([1024.0] * (1 + max(0, int(alongside))), speeds.cores)[0]
+    total = wall_seconds(steps, evaluation, one_evaluation, speeds.cores, alongside) + speeds.start_s / step_share
+    return {"per_step": per_step / step_share, "steps": steps, "evaluation": evaluation, "start": speeds.start_s,
+            "total": total}
 
 
 # -- live progress -------------------------------------------------------------------------------------------

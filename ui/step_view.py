@@ -267,8 +267,9 @@ def gradient_panel(s, listing: code_view.Listing, lecture: bool) -> None:
     else:
         shown = backprop
         m2.metric(t("step.time_numerical"), "–", help=t("step.numerical_pending"))
+    plain_s = tv.analysis.step_seconds("numerical-plain", len(x), backprop["W1"].shape[1], tv.speeds())
     st.caption(t("step.plain_too_slow", params=f"{sum(g.size for g in backprop.values()):,}",
-                 losses=f"{2 * sum(g.size for g in backprop.values()):,}"))
+                 losses=f"{2 * sum(g.size for g in backprop.values()):,}", per_step=tv.step_text(plain_s)))
     units = stepper_mod.busiest_units(backprop["W1"], UNITS)
     title = t("step.grad_units_title", method=t(GRADIENT_LABELS[method]))
     st.plotly_chart(sf.units_figure(shown["W1"], units, title, lecture=lecture, colorbar_title="∂L/∂W1"),

@@ -6,6 +6,7 @@ it inside a fragment that reruns a few times a second while the run trains.
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 from nn.train import Run, TrainConfig
 from ui import analysis, data as ui_data, figures, limits, runner, settings, state
+from ui.estimate import SpeedProbe, default_measure, machine_load, threads_beside
 from ui.settings import SETTINGS
 from ui.i18n import label_func, t, translate_core
 from ui.stepper import printout as book_printout  # the book's "train acc, test acc | …" lines
@@ -96,16 +98,17 @@ def mark_custom() -> None:
     state.set("train.confirm_slow", False)  # a confirmation is for the run it was given for
 
 
-@st.cache_resource(show_spinner=False, ttl=600)
-def _speeds(_store_id: int) -> analysis.Speeds:
-    from ui.estimate import measure_speeds
-
-    return measure_speeds(ui_data.current_data().as_tuple())
+@st.cache_resource(show_spinner=False)
+def _probe() -> SpeedProbe:
+    """The server's one measurement of its speed (per process): in the background, on the data loaded then."""
+    data = ui_data.current_data().as_tuple()
+    return SpeedProbe(lambda: default_measure(data))
 
 
 def speeds() -> analysis.Speeds:
-    with st.spinner(t("train.measuring")):
-        return _speeds(0)
+    """This server's speeds for the time estimates; never waits: until the measurement (started on the first call,
+    in the background) is done, the provisional figures (``Speeds.provisional`` says which)."""
+    return _probe().current()
 
 
 #: The numeric settings: each one's label and help are the i18n keys train.<name> and train.<name>_help; the
@@ -149,25 +152,69 @@ def settings_widgets(n_train_available: int) -> None:
         )
 
 
-def estimate_message(config: TrainConfig, data) -> tuple[str, str, float]:
-    """(kind, text, total seconds) of the time estimate: kind is "info", "warning" or "error"."""
-    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speeds())
+#: Count the machine's load average in the estimate at Start (``SGDLAB_ESTIMATE_LOAD=1``). Off by default: with
+#: Linux's autogroups a load average of 40 from other sessions left a run 1/18 of a core, not 1/20, and beside them
+#: its niced measuring thread was not starved as the model would say (the estimate came out 4.6× too long); in a
+#: hosted container the load average is the host's, other tenants' threads included.
+COUNT_MACHINE_LOAD = os.environ.get("SGDLAB_ESTIMATE_LOAD", "") == "1"
+
+
+def trainings_alongside() -> int:
+    """How many other trainings a run started now would train beside: those running and those waiting before it,
+    at most the pool's other slots."""
+    pool = runner.pool()
+    return min(pool.max_running - 1, pool.running_count + pool.waiting_count)
+
+
+def step_text(seconds: float) -> str:
+    """One step's time for people: "0.45 ms", "92 ms", "21 s" (what Train and Gradient check both show)."""
+    if seconds < 1e-3:
+        return f"{seconds * 1000:.2f} ms"
+    if seconds < 0.1:
+        return f"{seconds * 1000:.0f} ms"
+    return analysis.format_duration(seconds)
+
+
+def estimate_message(config: TrainConfig, data, alongside: int | None = None) -> tuple[str, str, float]:
+    """(kind, text, total seconds) of the time estimate from Start to finished: kind is "info", "warning" or
+    "error". ``alongside``: other trainings sharing the cores with it; by default those running or waiting now
+    (``trainings_alongside``; or the machine's load if busier, with ``COUNT_MACHINE_LOAD``). Pass 0 for
+    the run's own time on an otherwise idle server (what a limit on a run's work should use). Never waits for the
+    speed measurement: the text says when its figures are the provisional ones."""
+    speed = speeds()
+    trainings = trainings_alongside() if alongside is None else max(0, int(alongside))
+    beside = threads_beside(trainings, machine_load()) if alongside is None and COUNT_MACHINE_LOAD else trainings
+    est = analysis.estimate_seconds(config, data.n_train, data.n_test, speed, alongside=beside)
     n_train = min(config.train_size or data.n_train, data.n_train)
     n_evals = analysis.evaluations(config.iters, n_train, config.batch_size)
     total = est["total"]
-    per_step = est["per_step"]
-    step_text = analysis.format_duration(per_step) if per_step >= 0.1 else f"{per_step * 1000:.2f} ms"
-    text = t("train.estimate", total=analysis.format_duration(total), iters=f"{config.iters:,}", step=step_text,
-             evals=f"{n_evals:,}", images=f"{n_train + data.n_test:,}")
+    notes = ""
+    if beside > trainings:
+        notes += " " + t("train.estimate_busy", n=beside, cores=f"{speed.cores:g}")
+    elif trainings:
+        notes += " " + t("train.estimate_shared", n=trainings, cores=f"{speed.cores:g}")
+    if speed.provisional:
+        notes += " " + t("train.estimate_provisional")
     if config.gradient == "numerical-plain":
         return "error", t(
             "train.estimate_plain", params=f"{analysis.parameter_count(config.hidden):,}",
-            per_step=analysis.format_duration(est["per_step"]), total=analysis.format_duration(total),
+            per_step=step_text(est["per_step"]), total=analysis.format_duration(total),
             iters=f"{config.iters:,}",
-        ), total
+        ) + notes, total
+    text = t("train.estimate", total=analysis.format_duration(total), iters=f"{config.iters:,}",
+             step=step_text(est["per_step"]), evals=f"{n_evals:,}", images=f"{n_train + data.n_test:,}") + notes
     if total > CONFIRM_SECONDS:
         return "warning", text, total
     return "info", text, total
+
+
+def show_estimate(config: TrainConfig) -> bool:
+    """Whether Train shows the estimate for ``config``: not while the session's run trains (its live view says the
+    time left), nor once a run of these very settings has ended (its line says what it took)."""
+    if state.active_job() is not None:
+        return False
+    latest = state.latest_job()
+    return latest is None or not latest.run.done or getattr(latest, "config", None) != config
 
 
 # -- the live view -------------------------------------------------------------------------------------------
@@ -371,10 +418,11 @@ def runs_table(jobs, live=None) -> pd.DataFrame:
 def cap_refusal(config: TrainConfig, data, seconds: float | None = None) -> str | None:
     """Why ``config`` is over this server's estimated-time cap (and what would fit), or None.
 
-    Judged on the smaller of this machine's estimate (``seconds``, ``estimate_message``'s) and the estimate at
+    Judged on the run's own work, alone on a core (other trainings beside it do not make it more work): the
+    smaller of this machine's estimate (``seconds``, ``estimate_message``'s) and the estimate at
     ``analysis.Speeds``' reference figures: a speed measured while the server was busy (a class training, 20×
     slower steps) must not refuse the book's run, while the book's numerical loop stays days either way."""
-    seconds = estimate_message(config, data)[2] if seconds is None else seconds
+    seconds = estimate_message(config, data, alongside=0)[2] if seconds is None else seconds
 
     def reference(c: TrainConfig) -> float:
         try:
@@ -383,13 +431,13 @@ def cap_refusal(config: TrainConfig, data, seconds: float | None = None) -> str 
             return float("inf")
 
     return limits.cap_refusal(config, min(seconds, reference(config)),
-                              lambda c: min(estimate_message(c, data)[2], reference(c)))
+                              lambda c: min(estimate_message(c, data, alongside=0)[2], reference(c)))
 
 
 def start_refusal(config: TrainConfig, data) -> tuple[str | None, float]:
     """(why ``config`` may not start now — over the time cap, or the server's line full — or None; its estimated
     seconds). A run that would wait in the session's own line takes no place in the server's line yet."""
-    seconds = estimate_message(config, data)[2]
+    seconds = estimate_message(config, data, alongside=0)[2]  # the run's own work (the cap judges that)
     return cap_refusal(config, data, seconds) or line_refusal(), seconds
 
 
