@@ -292,7 +292,7 @@ def test_a_busy_machines_slow_measurement_does_not_refuse_the_books_run(monkeypa
 
     monkeypatch.delenv("SGDLAB_MAX_RUN_MINUTES", raising=False)
     # measured while a class trains: every step 300× slower than idle, the book's run "17 min"
-    monkeypatch.setattr(tv, "estimate_message", lambda c, d: ("info", "", c.iters * 0.1 * (16_000 if "plain" in c.gradient else 1)))
+    monkeypatch.setattr(tv, "estimate_message", lambda c, d, alongside=None: ("info", "", c.iters * 0.1 * (16_000 if "plain" in c.gradient else 1)))
     data = SimpleNamespace(n_train=60_000, n_test=10_000)
     assert tv.cap_refusal(TrainConfig(), data) is None  # judged at the reference speeds too: seconds
     assert "Too long for this server" in tv.cap_refusal(TrainConfig(gradient="numerical-plain"), data)
