@@ -438,10 +438,10 @@ async def _measure_cpu(browser, url: str, pid: int, pages: int, window: float) -
     # 2. ``pages`` sessions wait in line behind them (the trainers' pages closed: their runs go on)
     for s in trainers:
         await s.close()
-    waiters = [Student(browser, url, seed=10 + i, query=long_run) for i in range(pages)]
+    waiters = [Student(browser, url, seed=10 + i) for i in range(pages)]  # the book's run: no confirmation
     for s in waiters:
         await s.open()
-    await asyncio.gather(*(s.start() for s in waiters))
+        await s.start()
     await until(waiters, "waiting")
     await asyncio.sleep(3.0)
     say(f"cpu: {pages} pages waiting")
