@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -545,6 +546,8 @@ def main(argv=None) -> int:
         print(f"{CHROMIUM} is missing (apt-get install -y chromium)", file=sys.stderr)
         return 1
     _pin_browser_side()
+    # stopped by `timeout` or kill: unwind, so that the server (its own process group) and Chromium are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = {"MNIST_DIR": os.environ.get("MNIST_DIR", str(REPO.parent / "shared" / "data" / "mnist"))}
     results: dict = {"app_dir": str(args.app_dir), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      "load_average_before": load_average(), "classes": []}
