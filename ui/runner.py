@@ -69,8 +69,9 @@ GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
 STILL = Refresh(status=None, chart=None, sidebar=None)
 #: A run waiting in line: its page says its place this often (at least), and draws no chart until it starts.
 WAITING_S = 8.0
-#: The server's CPU milliseconds one rerun of each live fragment costs on the Train page while a run trains
-#: (benchmarks/load_test.py --cpu, one core; the chart's after the figure is updated in place, ui.figures).
+#: The server's CPU milliseconds one rerun of each live fragment costs on the Train page while a run trains, on
+#: the safe side: at FAST rates they add up to 31 ms per page and second, where benchmarks/load_test.py --cpu
+#: measured 10.75 (2026-12-02, one core, a busy machine; 21.75 before the chart was updated in place).
 RERUN_MS = Refresh(status=8.0, chart=25.0, sidebar=5.0)
 #: CPU milliseconds per second that all open live pages together may cost the server (0.15 of one core: the
 #: trainings keep the rest, and page switches find the server free).
