@@ -195,25 +195,95 @@ def test_is_loopback(address, expected):
     assert runner.is_loopback(address) is expected
 
 
-def test_refresh_is_gentle_only_for_a_local_browser_on_a_small_machine():
-    assert runner.choose_refresh(2, local_browser=True) == runner.GENTLE
-    assert runner.choose_refresh(1, local_browser=True) == runner.GENTLE
-    assert runner.choose_refresh(4, local_browser=True) == runner.FAST  # a laptop: the browser has cores of its own
-    assert runner.choose_refresh(2, local_browser=False) == runner.FAST  # a hosted demo: the browser is elsewhere
-    assert runner.choose_refresh(2, True, "fast") == runner.FAST
-    assert runner.choose_refresh(16, False, " Gentle ") == runner.GENTLE
-    assert runner.choose_refresh(2, True, "nonsense") == runner.GENTLE  # unknown setting: automatic
-    # "a few times a second" where the cores allow it, and never slower than once a second for the progress
+def test_a_page_alone_refreshes_fast_and_a_gentle_setting_slows_it():
+    assert runner.choose_refresh("training", viewers=1) == runner.FAST
+    assert runner.choose_refresh("training", 1, " Gentle ") == runner.GENTLE
+    assert runner.choose_refresh("training", 1, "nonsense") == runner.FAST  # unknown setting: automatic
+    # "a few times a second" for one page alone, and never slower than once a second for the progress
     assert runner.FAST.status <= 0.5 and runner.GENTLE.status <= 1.0
     assert runner.FAST.chart <= runner.GENTLE.chart and runner.FAST.sidebar <= runner.GENTLE.sidebar
 
 
-def test_refresh_outside_a_browser_session_is_fast(monkeypatch):
+def test_a_waiting_run_refreshes_rarely_and_draws_no_chart():
+    for viewers in (1, 5, 30, 300):
+        rates = runner.choose_refresh("waiting", viewers)
+        assert rates.chart is None
+        assert rates.status >= runner.WAITING_S and rates.sidebar >= runner.WAITING_S
+
+
+def test_a_finished_run_does_not_poll():
+    for viewers in (1, 30):
+        assert runner.choose_refresh("done", viewers) == runner.STILL
+    assert runner.STILL.status is None and runner.STILL.chart is None and runner.STILL.sidebar is None
+
+
+def test_rates_slow_down_with_the_load_and_keep_the_server_within_its_budget():
+    previous = runner.choose_refresh("training", 1)
+    for viewers in (1, 2, 5, 10, 20, 30, 60):
+        rates = runner.choose_refresh("training", viewers)
+        assert rates.status >= previous.status and rates.chart >= previous.chart  # never faster with more viewers
+        if rates.level < runner.MAX_LEVEL:
+            assert viewers * runner.cost_ms_per_s(rates) <= runner.LIVE_BUDGET_MS_PER_S
+        previous = rates
+    # 30 pages watching: within the budget, a quarter of a core at most even if every one of them trains
+    assert 30 * runner.cost_ms_per_s(runner.choose_refresh("training", 30)) <= 250
+    assert 30 * runner.cost_ms_per_s(runner.choose_refresh("waiting", 30)) <= 250
+    assert runner.load_level(runner.FAST, 10_000) == runner.MAX_LEVEL  # bounded: a page still moves
+
+
+def test_a_page_reruns_whole_only_when_its_run_changes_state_or_the_load_changes_much():
+    training, waiting, done = (runner.choose_refresh(s, 1) for s in ("training", "waiting", "done"))
+    assert runner.must_redraw_page(waiting, training)  # it started: the chart comes
+    assert runner.must_redraw_page(training, done)  # it ended: nothing polls
+    assert not runner.must_redraw_page(training, training)
+    assert not runner.must_redraw_page(waiting, waiting)
+    busy = runner.choose_refresh("training", 30)
+    assert runner.must_redraw_page(training, busy)  # slower at once
+    assert not runner.must_redraw_page(busy, busy.slower(1))
+    assert not runner.must_redraw_page(busy, runner.FAST.slower(busy.level // 2))  # faster only at 4x
+    assert runner.must_redraw_page(busy, runner.FAST.slower(max(1, busy.level // 4)))
+
+
+def test_live_viewers_count_pages_until_they_miss_two_polls():
+    viewers = runner.LiveViewers()
+    viewers.beat("a", 0.5, now=0.0)
+    viewers.beat("b", 8.0, now=0.0)
+    viewers.beat("a", 0.5, now=1.0)  # the same session again: one viewer
+    assert viewers.count(now=1.0) == 2
+    assert viewers.count(now=1.0, including="c") == 3 and viewers.count(now=1.0, including="a") == 2
+    assert viewers.count(now=5.0) == 1  # a stopped polling (3 s at least), b polls every 8 s
+    assert viewers.count(now=30.0) == 0
+    viewers.beat("b", 8.0, now=30.0)
+    viewers.beat("b", None, now=31.0)  # its run ended
+    assert viewers.count(now=31.0) == 0
+
+
+def test_run_state():
+    class _Job:
+        def __init__(self, status, place=None):
+            from nn.train import Run
+
+            self.run = Run(TrainConfig(iters=10))
+            self.run.status, self._place = status, place
+
+        def place_in_line(self):
+            return self._place
+
+    assert runner.run_state(None) == "done"
+    assert runner.run_state(_Job("pending", 3)) == "waiting"
+    assert runner.run_state(_Job("pending")) == "training"  # its turn has come: starting
+    assert runner.run_state(_Job("running")) == "training"
+    for status in ("finished", "stopped", "failed", "diverged"):
+        assert runner.run_state(_Job(status)) == "done"
+
+
+def test_refresh_outside_a_browser_session(monkeypatch):
     monkeypatch.delenv("SGDLAB_REFRESH", raising=False)
     assert runner.browser_is_local() is False
-    assert runner.refresh() == runner.FAST
+    assert runner.refresh(state="training").status == runner.FAST.status or runner.refresh(state="training").level > 1
+    assert runner.refresh(state="done") == runner.STILL
     monkeypatch.setenv("SGDLAB_REFRESH", "gentle")
-    assert runner.refresh() == runner.GENTLE
+    assert runner.refresh(state="training").chart >= runner.GENTLE.chart
 
 
 class _JobNearItsEnd:

@@ -65,20 +65,17 @@ def no_runs_yet() -> None:
     st.page_link("pages/train.py", label=t("curves.go_train"), icon=":material/model_training:")
 
 
-def _any_active(jobs) -> bool:
-    return any(not j.run.done for j in jobs)
-
-
 def live(jobs, draw, key: str) -> None:
-    """Call ``draw()`` in a fragment that refreshes while any of ``jobs`` trains, and reruns the page at the end."""
-    was_active = _any_active(jobs)
+    """Call ``draw()`` in a fragment that refreshes while any of ``jobs`` trains or waits (at ``runner.refresh_for``
+    rates), and reruns the page when that changes."""
+    rates = runner.refresh_for(jobs)
     ids = [j.id for j in jobs]
 
-    @st.fragment(run_every=runner.refresh().chart if was_active else None, key=key)
+    @st.fragment(run_every=rates.chart or rates.status, key=key)
     def _panel() -> None:
         draw()
-        current = [state.get_job(i) for i in ids]
-        if was_active and not _any_active([j for j in current if j is not None]):
+        current = [j for j in (state.get_job(i) for i in ids) if j is not None]
+        if rates.status is not None and runner.must_redraw_page(rates, runner.refresh_for(current)):
             st.rerun()
 
     _panel()

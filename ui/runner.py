@@ -70,40 +70,155 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Refresh:
     """How often, in seconds, a page redraws a live run: its progress line, its charts and tables, and the
-    sidebar's run line. Each redraw is a Streamlit fragment rerun, and each costs the browser a React pass over
-    the whole page (~40-60 ms of Chromium's main thread on the Train page; a chart ~150 ms with Plotly)."""
+    sidebar's run line (None: not at all). Each redraw is a Streamlit fragment rerun: it costs the server a
+    script run (``RERUN_MS``) and the browser a React pass over the whole page. ``level``: how many times slower
+    than the base rates the server's load made them (1, 2, 4…)."""
 
-    status: float
-    chart: float
-    sidebar: float
+    status: float | None
+    chart: float | None
+    sidebar: float | None
+    level: int = 1
+
+    def slower(self, factor: int) -> "Refresh":
+        def times(x):
+            return None if x is None else x * factor
+
+        return Refresh(times(self.status), times(self.chart), times(self.sidebar), self.level * factor)
 
 
-#: A few times a second for the progress; charts and tables every 2 s.
+#: A few times a second for the progress; charts and tables every 2 s (one page watching alone).
 FAST = Refresh(status=0.5, chart=2.0, sidebar=2.0)
-#: Where the browser shares a small machine with the training: with Chromium on the same 2 cores as the book's
-#: run (benchmarks/app_browser.py, 8-10 interleaved rounds, two sessions) FAST made the run 11.7-18 % slower than
-#: on the command line, GENTLE 9-10.5 %. The training wants 1.3 of the 2 cores (its SGD steps, and accuracy
-#: measured alongside them).
+#: Where the browser shares a small machine with the training (``SGDLAB_REFRESH=gentle``): with Chromium on the
+#: same 2 cores as the book's run (benchmarks/app_browser.py) FAST made the run 11.7-18 % slower than on the
+#: command line, GENTLE 9-10.5 %.
 GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
-#: At most this many cores counts as a small machine.
-SMALL_MACHINE_CORES = 2
+#: A finished run, or none: nothing polls.
+STILL = Refresh(status=None, chart=None, sidebar=None)
+#: A run waiting in line: its page says its place this often (at least), and draws no chart until it starts.
+WAITING_S = 8.0
+#: The server's CPU milliseconds one rerun of each live fragment costs on the Train page while a run trains, on
+#: the safe side: at FAST rates they add up to 31 ms per page and second, where benchmarks/load_test.py --cpu
+#: measured 10.75 (2026-12-02, one core, a busy machine; 21.75 before the chart was updated in place).
+RERUN_MS = Refresh(status=8.0, chart=25.0, sidebar=5.0)
+#: CPU milliseconds per second that all open live pages together may cost the server (0.15 of one core: the
+#: trainings keep the rest, and page switches find the server free).
+LIVE_BUDGET_MS_PER_S = 150.0
+#: The slowest the load may make a training's page: its progress every 0.5 s × 32 = 16 s.
+MAX_LEVEL = 32
+#: States of the run a page watches: ``run_state``.
+RUN_STATES = ("training", "waiting", "done")
 
 
-def available_cores() -> int:
+def run_state(job) -> str:
+    """"training" (or about to), "waiting" (in line), or "done" (finished, stopped, failed; also no job)."""
+    if job is None or job.run.done:
+        return "done"
+    return "waiting" if job.run.status == "pending" and job.place_in_line() else "training"
+
+
+def cost_ms_per_s(rates: Refresh, cost: Refresh = RERUN_MS) -> float:
+    """The server's CPU milliseconds per second one page polling at ``rates`` costs."""
+    return sum(c / r for c, r in ((cost.status, rates.status), (cost.chart, rates.chart),
+                                  (cost.sidebar, rates.sidebar)) if r)
+
+
+def load_level(base: Refresh, viewers: int, budget_ms_per_s: float = LIVE_BUDGET_MS_PER_S) -> int:
+    """The smallest power of two by which ``viewers`` pages polling at ``base`` must slow down to stay within
+    the budget (at most ``MAX_LEVEL``)."""
+    need = max(1, viewers) * cost_ms_per_s(base)
+    level = 1
+    while need / level > budget_ms_per_s and level < MAX_LEVEL:
+        level *= 2
+    return level
+
+
+def choose_refresh(state: str, viewers: int = 1, setting: str = "auto",
+                   budget_ms_per_s: float = LIVE_BUDGET_MS_PER_S) -> Refresh:
+    """The refresh rates of a page whose run is in ``state`` ("training", "waiting", "done") while ``viewers``
+    pages in all poll a live run on this server. A training's page starts from ``FAST`` (``GENTLE`` with the
+    setting "gentle") and slows down by powers of two as the viewers grow, so that together they stay within
+    ``budget_ms_per_s``; a waiting run's page polls its place every ``WAITING_S`` or slower and draws no chart;
+    a finished run's page does not poll."""
+    if state not in ("training", "waiting"):
+        return STILL
+    base = GENTLE if (setting or "").strip().lower() == "gentle" else FAST
+    level = load_level(base, viewers, budget_ms_per_s)
+    if state == "waiting":
+        every = max(WAITING_S, base.status * level)
+        return Refresh(status=every, chart=None, sidebar=every, level=level)
+    return base.slower(level)
+
+
+def must_redraw_page(shown: Refresh, now: Refresh) -> bool:
+    """Whether a fragment drawn with ``shown`` rates must rerun the whole page to take up ``now``'s (a
+    fragment's rate is fixed where the page defines it): when the run's state changed (it started, so its chart
+    comes; it ended, so nothing polls), when the load asks for slower rates, or for rates 4× faster (not at
+    every viewer who comes or goes)."""
+    if (shown.status is None) != (now.status is None) or (shown.chart is None) != (now.chart is None):
+        return True
+    if (shown.chart is None) and (shown.status is not None) and (now.chart is None):  # waiting: slow in any case
+        return now.level > shown.level
+    return now.level > shown.level or now.level * 4 <= shown.level
+
+
+class LiveViewers:
+    """The pages that poll a live run on this server: each poll says "still here" with its interval, and a
+    page counts until it has missed its next two polls. One entry per session (its Train page and sidebar are
+    one viewer). Thread-safe; pure apart from the clock."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def beat(self, viewer: str, interval: float | None, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if interval is None:
+                self._until.pop(viewer, None)
+            else:
+                self._until[viewer] = max(self._until.get(viewer, 0.0), now + max(2.5 * interval, 3.0))
+
+    def count(self, now: float | None = None, including: str | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for viewer in [v for v, until in self._until.items() if until < now]:
+                del self._until[viewer]
+            return len(self._until) + (including is not None and including not in self._until)
+
+
+@st.cache_resource(show_spinner=False)
+def live_viewers() -> LiveViewers:
+    """The server's one ``LiveViewers``."""
+    return LiveViewers()
+
+
+def _viewer_id() -> str:
     try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        return ctx.session_id if ctx is not None else "outside"
+    except Exception:  # noqa: BLE001 - outside a script run
+        return "outside"
 
 
-def choose_refresh(cores: int, local_browser: bool, setting: str = "auto") -> Refresh:
-    """The refresh rates on a server with ``cores`` for a browser on the same machine or not."""
-    setting = (setting or "auto").strip().lower()
-    if setting == "fast":
-        return FAST
-    if setting == "gentle":
-        return GENTLE
-    return GENTLE if local_browser and cores <= SMALL_MACHINE_CORES else FAST
+def refresh(job=None, state: str | None = None) -> Refresh:
+    """The refresh rates for the current visitor's page watching ``job`` (or a run in ``state``), from the
+    server's load; records this page as a viewer while it polls. ``SGDLAB_REFRESH``: "auto" (the default) or
+    "fast" start from ``FAST``, "gentle" from ``GENTLE``."""
+    state = state or run_state(job)
+    viewers, me = live_viewers(), _viewer_id()
+    rates = choose_refresh(state, viewers.count(including=me if state != "done" else None),
+                           os.environ.get("SGDLAB_REFRESH", "auto"))
+    if rates.status is not None:
+        viewers.beat(me, rates.status)
+    return rates
+
+
+def refresh_for(jobs) -> Refresh:
+    """The rates of a page that watches several runs: as the liveliest of them."""
+    states = {run_state(j) for j in jobs}
+    return refresh(state=next((s for s in ("training", "waiting") if s in states), "done"))
 
 
 def is_loopback(address: object) -> bool:
@@ -126,12 +241,6 @@ def browser_is_local() -> bool:
         return is_loopback(address) if address is not None else is_loopback(urlsplit(st.context.url or "").hostname)
     except Exception:  # noqa: BLE001 - outside a script run: not a browser at all
         return False
-
-
-def refresh() -> Refresh:
-    """The refresh rates for the current visitor. ``SGDLAB_REFRESH``: "auto" (the default: ``GENTLE`` on a small
-    machine with a local browser, else ``FAST``), "fast" or "gentle"; any other value means "auto"."""
-    return choose_refresh(available_cores(), browser_is_local(), os.environ.get("SGDLAB_REFRESH", "auto"))
 
 
 #: Where runs train: "process" (a forked child, see ``ui.forked``) where ``os.fork`` is safe, else "thread".

@@ -36,12 +36,14 @@ def render() -> None:
         elif status.state == "failed":
             st.caption(t("sidebar.download_failed"))
         st.markdown(t("sidebar.current_run"))
-        active = state.active_job() is not None
+        rates = runner.refresh(state.active_job())
 
-        @st.fragment(run_every=runner.refresh().sidebar if active else None)
+        @st.fragment(run_every=rates.sidebar)
         def _status() -> None:
             st.text(run_status_line())
             persist.keep()  # a run watched for long without a click: its session stays kept for a reload
+            if rates.sidebar is not None and runner.must_redraw_page(rates, runner.refresh(state.active_job())):
+                st.rerun()
 
         _status()
     lecture.apply_style()

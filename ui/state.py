@@ -124,6 +124,7 @@ KEY_OPENED_LINK = "sgd_opened_link"  # the URL's parameters on the session's fir
 KEY_RUN_COUNT = "sgd_script_runs"  # full script runs of this session so far
 KEY_RESTORED_FOR = "sgd_restored_for"  # the browser token this session has looked up in the reload store
 KEY_LANDSCAPE_MAPS = "sgd_landscape_maps"  # {identity: nn.landscape.LossMap}: the last MAX_LANDSCAPE_MAPS maps
+KEY_LIVE_FIGURE = "sgd_live_figure"  # ui.figures.LiveLossFigure of the live chart (derived, not restored)
 KEY_LANDSCAPE_COMPUTE = "sgd_landscape_compute"  # the landscape page's "Compute the map" button
 #: Loss maps a session keeps (derived, not restored by a reload): the book's net's map is ~30 KB plus its
 #: full-batch points (float16, ≤ 4 MB, kept to redraw another plane without walking them again).

@@ -247,18 +247,19 @@ def accuracy_table(run) -> pd.DataFrame:
     return out.iloc[::-1].reset_index(drop=True)
 
 
-def render_payload(job, with_chart: bool = True, lecture: bool = False) -> Payload:
+def render_payload(job, with_chart: bool = True, lecture: bool = False, live_figure=None) -> Payload:
     """Build the live view of ``job`` (no Streamlit calls: the benchmark calls it from a plain thread too);
-    ``lecture``: the chart sized for a projector."""
+    ``lecture``: the chart sized for a projector; ``live_figure``: a ``figures.LiveLossFigure`` kept between
+    refreshes, which updates its figure in place (else one is built anew)."""
     run = job.run
     progress = analysis.progress_of(run)
     status = job.status_text()
     message = translate_core(run.reason) if run.status in ("diverged", "failed") else ""
     payload = Payload(status, progress, message=message)
     if with_chart:
-        payload.figure = figures.live_loss_figure(run.losses, run.iterations_done, run.config.iters, name=job.name,
-                                                  lecture=lecture)
-        payload.figure.to_plotly_json()  # what st.plotly_chart does with it: a cost the benchmark must see
+        live_figure = live_figure or figures.LiveLossFigure()
+        payload.figure = live_figure.figure(run.losses, run.iterations_done, run.config.iters, name=job.name,
+                                            lecture=lecture)
         payload.table = accuracy_table(run)
         payload.printout = book_printout(run)
     return payload
@@ -281,9 +282,9 @@ def draw_printout(lines: list[str], key: str = "sgd_printout") -> None:
 
 def printout_view(job) -> None:
     """``job``'s printout, redrawn with its charts while it trains (the Code page shows the latest run's)."""
-    active = not job.run.done
+    rates = runner.refresh(job)
 
-    @st.fragment(run_every=runner.refresh().chart if active else None)
+    @st.fragment(run_every=rates.chart or rates.status)
     def _lines() -> None:
         current = state.get_job(job.id)
         if current is None:
@@ -293,23 +294,28 @@ def printout_view(job) -> None:
             draw_printout(lines, key="sgd_printout_latest")
         else:
             st.caption(t("train.printout_empty"))
+        if runner.must_redraw_page(rates, runner.refresh(current)):
+            st.rerun()
 
     _lines()
 
 
 def page_renderer():
     """A ``render(job)`` for ``ui.runner.measure_overhead`` that does what the training page does while a run
-    trains at ``runner.FAST`` rates: the progress twice a second, the chart and table every 2 s."""
+    trains at ``runner.FAST`` rates: the progress twice a second, the chart and table every 2 s (the chart
+    updated in place and serialised as ``st.plotly_chart`` does)."""
     every = max(1, round(runner.FAST.chart / runner.FAST.status))
     calls = [0]
+    live_figure = figures.LiveLossFigure()
 
     def render(job) -> Payload:
         calls[0] += 1
-        return render_payload(job, with_chart=calls[0] % every == 0)
+        payload = render_payload(job, with_chart=calls[0] % every == 0, live_figure=live_figure)
+        if payload.figure is not None:
+            payload.figure.to_plotly_json()  # what st.plotly_chart does with it: a cost the benchmark must see
+        return payload
 
     return render
-
-
 
 
 def progress_line(p: analysis.Progress) -> str:
@@ -364,33 +370,49 @@ def wait_for_the_end(job, interval: float) -> None:
         job.join(timeout=min(left + 0.2, interval))
 
 
+def live_figure(chart_key: str):
+    """The session's ``figures.LiveLossFigure`` for the chart ``chart_key`` (one kept: the page's live chart)."""
+    return state.cached(state.KEY_LIVE_FIGURE, chart_key, figures.LiveLossFigure)
+
+
+def waiting_view(job) -> None:
+    """In place of the chart while the run waits in line: what comes, and when (the place is in the status line,
+    refreshed every few seconds)."""
+    st.info(t("train.waiting_no_chart"))
+
+
 def live_view(job, chart_key: str = "sgd_live_chart") -> None:
-    """Draw ``job``'s live view. While the run goes on, its progress and its chart and table refresh at the
-    visitor's ``runner.refresh()`` rates; when it ends the whole page reruns once (so buttons and
-    the other panels catch up) and nothing polls any more."""
-    was_active = not job.run.done
-    rates = runner.refresh()
+    """Draw ``job``'s live view at the rates ``runner.refresh`` gives for its state and the server's load: while
+    it trains, its progress and its chart and table refresh; while it waits in line, only its place, every few
+    seconds, and no chart; once it has ended nothing polls. When its state changes (or the load asks for other
+    rates) the whole page reruns once, so that buttons, chart and rates catch up."""
+    rates = runner.refresh(job)
+    waiting = runner.run_state(job) == "waiting"
     st.markdown(f"#### {job.name}")  # the run's name does not change: drawn once, outside the refreshes
 
-    @st.fragment(run_every=rates.status if was_active else None)
+    @st.fragment(run_every=rates.status)
     def _status() -> None:
         current = state.get_job(job.id)
         if current is None:
             return
-        if was_active:
+        if rates.status is not None and not waiting:
             wait_for_the_end(current, rates.status)
         draw_status(render_payload(current, with_chart=False))
-        if was_active and current.run.done:
+        if rates.status is not None and runner.must_redraw_page(rates, runner.refresh(current)):
             st.rerun()
 
-    @st.fragment(run_every=rates.chart if was_active else None)
+    @st.fragment(run_every=rates.chart)
     def _chart() -> None:
         current = state.get_job(job.id)
         if current is not None:
-            draw_chart(render_payload(current, lecture=state.lecture_mode()), chart_key)
+            draw_chart(render_payload(current, lecture=state.lecture_mode(), live_figure=live_figure(chart_key)),
+                       chart_key)
 
     _status()
-    _chart()
+    if waiting:
+        waiting_view(job)
+    else:
+        _chart()
 
 
 def runs_table(jobs, live=None) -> pd.DataFrame:
