@@ -409,14 +409,16 @@ def run_abandon(app_dir: Path, n: int, grace: float, timeout_s: float, env: dict
 # -- CPU per open page ---------------------------------------------------------------------------------------
 
 
-async def _measure_cpu(browser, url: str, pid: int, pages: int, window: float) -> dict:
-    def cpu_over(seconds: float) -> float:
-        before = own_cpu_s(pid)
-        time.sleep(seconds)
-        return own_cpu_s(pid) - before
+def cpu_over(pid: int, seconds: float) -> float:
+    """The server's own CPU seconds over the next ``seconds``."""
+    before = own_cpu_s(pid)
+    time.sleep(seconds)
+    return own_cpu_s(pid) - before
 
+
+async def _measure_cpu(browser, url: str, pid: int, pages: int, window: float) -> dict:
     async def window_cpu() -> float:
-        return await asyncio.to_thread(cpu_over, window)
+        return await asyncio.to_thread(cpu_over, pid, window)
 
     async def until(students, word: str, limit: float = 120.0) -> None:
         end = time.perf_counter() + limit
@@ -465,12 +467,7 @@ async def _measure_cpu(browser, url: str, pid: int, pages: int, window: float) -
 
 
 async def _measure_idle(browser, url: str, pid: int, pages: int, window: float) -> dict:
-    def cpu_over(seconds: float) -> float:
-        before = own_cpu_s(pid)
-        time.sleep(seconds)
-        return own_cpu_s(pid) - before
-
-    base = await asyncio.to_thread(cpu_over, window)
+    base = await asyncio.to_thread(cpu_over, pid, window)
     students = [Student(browser, url, seed=1 + i, query="&iters=100") for i in range(pages)]
     for s in students:
         await s.open()
@@ -478,7 +475,7 @@ async def _measure_idle(browser, url: str, pid: int, pages: int, window: float) 
     await asyncio.gather(*(s.watch(time.perf_counter() + 120) for s in students))
     await asyncio.sleep(3.0)
     say(f"cpu: {pages} pages finished")
-    finished = await asyncio.to_thread(cpu_over, window)
+    finished = await asyncio.to_thread(cpu_over, pid, window)
     return {"finished_ms_per_page_s": round(1000 * (finished - base) / pages / window, 2),
             "finished_of": sum(bool(s.finished_at) for s in students)}
 

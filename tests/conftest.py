@@ -52,3 +52,14 @@ def mnist_mirror():
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def stop_all():
+    """Jobs a test started: stopped and ended at its end, whatever happened."""
+    started = []
+    yield started
+    for job in started:
+        job.stop()
+    for job in started:
+        job.join(5)

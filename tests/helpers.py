@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -110,6 +111,15 @@ def padded_to(good: bytes, size: int) -> bytes:
     return data
 
 
+def noise_data(n_train=600, n_test=200, seed=0):
+    """Random uint8 'images' and labels, read-only like MNIST: nothing to learn, for the runner's plumbing."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n_train + n_test, 784), dtype=np.uint8)
+    t = rng.integers(0, 10, n_train + n_test)
+    x.flags.writeable = False
+    return (x[:n_train], t[:n_train]), (x[n_train:], t[n_train:])
+
+
 def synthetic_data(n_train=1000, n_test=300, seed=0):
     """Ten linearly separable blobs of 784 'pixels' in uint8: learnable in a few dozen steps."""
     rng = np.random.default_rng(seed)
@@ -146,3 +156,13 @@ def small_model_bytes() -> bytes:
     x, t = rng.integers(0, 256, (300, 784), dtype=np.uint8), rng.integers(0, 10, 300)
     run = train(TrainConfig(iters=40, batch_size=20, hidden=12, seed=3), ((x[:200], t[:200]), (x[200:], t[200:])))
     return save_run(run, name="small")
+
+
+def wait_until(predicate, timeout=5.0):
+    """Poll ``predicate`` every 10 ms until it holds or ``timeout`` seconds pass; its last answer."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

@@ -6,10 +6,10 @@ a fake ``is_active`` (the server's one asks Streamlit's runtime: see tests/brows
 
 import time
 
-import numpy as np
 import pytest
 
 from nn.train import TrainConfig
+from tests.helpers import noise_data, wait_until
 from ui import analysis, limits, runner
 
 LONG = TrainConfig(iters=1_000_000)  # minutes: every test that starts it stops it
@@ -17,31 +17,7 @@ SHORT = TrainConfig(iters=30, batch_size=20)
 
 
 def _data(n_train=300, n_test=100, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (n_train + n_test, 784), dtype=np.uint8)
-    t = rng.integers(0, 10, n_train + n_test)
-    x.flags.writeable = False
-    return (x[:n_train], t[:n_train]), (x[n_train:], t[n_train:])
-
-
-def _wait(predicate, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-@pytest.fixture
-def stop_all():
-    """Jobs a test started: stopped and ended at its end, whatever happened."""
-    started = []
-    yield started
-    for job in started:
-        job.stop()
-    for job in started:
-        job.join(5)
+    return noise_data(n_train, n_test, seed)
 
 
 # -- the settings ------------------------------------------------------------------------------------------------
@@ -140,7 +116,7 @@ def test_a_sessions_second_run_waits_in_its_own_line_not_the_servers(stop_all):
     pool = runner.TrainingPool(2, mode="thread")  # two slots: the second run could run, and must not
     first = pool.submit(1, LONG, _data(), owner="s1")
     stop_all.append(first)
-    assert _wait(lambda: first.run.status == "running")
+    assert wait_until(lambda: first.run.status == "running")
     second = pool.submit(2, SHORT, _data(), after=first, owner="s1")
     stop_all.append(second)
     time.sleep(0.3)
@@ -180,7 +156,7 @@ def test_a_full_line_refuses_and_starts_nothing(stop_all):
     running = pool.submit(1, LONG, _data(), owner="a", estimate_s=300.0)
     waiting = pool.submit(1, SHORT, _data(), owner="b", estimate_s=1.0)
     stop_all.extend([running, waiting])
-    assert _wait(lambda: running.run.status == "running")
+    assert wait_until(lambda: running.run.status == "running")
     assert pool.line_full() is not None
     with pytest.raises(runner.LineFull) as refused:
         pool.submit(1, SHORT, _data(), owner="c")
@@ -227,14 +203,14 @@ def test_a_run_whose_page_is_gone_is_stopped_after_the_grace_and_a_newcomer_star
     abandoned = pool.submit(1, LONG, _data(), owner="gone")
     behind = pool.submit(2, LONG, _data(), after=abandoned, owner="gone")  # in the gone session's own line
     stop_all.extend([abandoned, behind])
-    assert _wait(lambda: abandoned.run.iterations_done > 10)
+    assert wait_until(lambda: abandoned.run.iterations_done > 10)
     newcomer = pool.submit(1, SHORT, _data(), owner="newcomer")
     stop_all.append(newcomer)
     time.sleep(0.8)
     assert abandoned.run.status == "running" and newcomer.place_in_line() == 1  # alive: nothing stopped
     closed = time.monotonic()
     sessions.active.discard("gone")  # the tab is closed
-    assert _wait(lambda: newcomer.run.status != "pending", timeout=5)
+    assert wait_until(lambda: newcomer.run.status != "pending", timeout=5)
     freed = time.monotonic() - closed
     assert 0.5 <= freed <= 1.5, freed  # the grace, then the slot at once
     assert abandoned.join(2) and abandoned.abandoned and abandoned.run.status == "stopped"
@@ -261,7 +237,7 @@ def test_a_reconnect_within_the_grace_or_a_reload_that_adopts_the_run_keeps_it(s
     time.sleep(0.8)
     assert not job.abandoned and not job.run.done
     sessions.active.discard("reloaded")
-    assert _wait(lambda: job.abandoned, timeout=3) and job.join(2)
+    assert wait_until(lambda: job.abandoned, timeout=3) and job.join(2)
 
 
 def test_unknown_sessions_and_ownerless_jobs_are_never_stopped(stop_all):
@@ -279,7 +255,7 @@ def test_unknown_sessions_and_ownerless_jobs_are_never_stopped(stop_all):
 def test_the_watchdog_ends_with_the_last_job_and_comes_back(stop_all):
     pool = runner.TrainingPool(1, mode="thread", grace_s=10, is_active=Sessions("a"), watch_every=0.05)
     assert pool.submit(1, SHORT, _data(), owner="a").join(10)
-    assert _wait(lambda: pool._watchdog is None, timeout=2)
+    assert wait_until(lambda: pool._watchdog is None, timeout=2)
     job = pool.submit(2, LONG, _data(), owner="a")
     stop_all.append(job)
     assert pool._watchdog is not None and pool._watchdog.is_alive()

@@ -19,16 +19,6 @@ def _errors(at) -> str:
     return " ".join(e.value for e in at.error)
 
 
-@pytest.fixture
-def stop_all():
-    started = []
-    yield started
-    for job in started:
-        job.stop()
-    for job in started:
-        job.join(5)
-
-
 def test_the_books_numerical_loop_is_refused_over_the_cap_and_told_what_fits(monkeypatch):
     monkeypatch.delenv("SGDLAB_MAX_RUN_MINUTES", raising=False)  # the hosted default: 10 minutes
     at = _open(_app(), "pages/train.py")

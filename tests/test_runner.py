@@ -7,28 +7,15 @@ import pytest
 
 from nn.blas import limit_blas_threads
 from nn.train import TrainConfig
-from tests.helpers import child_processes
+from tests.helpers import child_processes, noise_data, wait_until
 from ui import runner
 
 
 def _data(n_train=600, n_test=200, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (n_train + n_test, 784), dtype=np.uint8)
-    t = rng.integers(0, 10, n_train + n_test)
-    x.flags.writeable = False
-    return (x[:n_train], t[:n_train]), (x[n_train:], t[n_train:])
+    return noise_data(n_train, n_test, seed)
 
 
 LONG = TrainConfig(iters=1_000_000)  # would take minutes: every test that starts it stops it
-
-
-def _wait(predicate, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 MODES = ["process", "thread"] if runner.train_mode_from_env({}) == "process" else ["thread"]
@@ -65,7 +52,7 @@ def test_a_run_trains_in_the_background_and_matches_a_direct_run(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_stop_ends_within_a_second_and_keeps_the_history(mode):
     job = runner.TrainingPool(1, mode=mode).submit(1, LONG, _data())
-    assert _wait(lambda: job.run.iterations_done > 50)
+    assert wait_until(lambda: job.run.iterations_done > 50)
     start = time.monotonic()
     job.stop()
     assert job.join(1.0), "Stop must end the run within a second"
@@ -82,18 +69,18 @@ def test_at_most_k_run_at_once_the_others_wait_in_line():
     pool = runner.TrainingPool(1)
     data = _data()
     first = pool.submit(1, LONG, data)
-    assert _wait(lambda: first.run.status == "running")
+    assert wait_until(lambda: first.run.status == "running")
     second, third = pool.submit(2, LONG, data), pool.submit(3, TrainConfig(iters=20), data)
     # the line is the order of submission, whichever worker thread happens to start first
     assert (second.place_in_line(), third.place_in_line()) == (1, 2)
-    assert _wait(lambda: pool.waiting_count == 2)
+    assert wait_until(lambda: pool.waiting_count == 2)
     assert pool.running_count == 1
     assert second.status_text() == "waiting — place 1 in line"
     assert third.status_text() == "waiting — place 2 in line"
     assert second.run.iterations_done == 0
     second.stop()  # stopping a waiting run: it leaves the line without training
     assert second.join(2) and second.run.status == "stopped" and second.run.iterations_done == 0
-    assert _wait(lambda: third.place_in_line() == 1)
+    assert wait_until(lambda: third.place_in_line() == 1)
     first.stop()
     assert first.join(2)
     assert third.join(10) and third.run.status == "finished"
@@ -105,7 +92,7 @@ def test_two_slots_run_two_at_once():
     data = _data()
     a, b = pool.submit(1, LONG, data), pool.submit(2, LONG, data)
     try:
-        assert _wait(lambda: a.run.status == "running" and b.run.status == "running")
+        assert wait_until(lambda: a.run.status == "running" and b.run.status == "running")
         assert pool.running_count == 2
     finally:
         a.stop(), b.stop()
@@ -123,7 +110,7 @@ def test_a_training_process_that_dies_is_reported_and_its_history_kept():
     import signal
 
     job = runner.TrainingPool(1, mode="process").submit(1, LONG, _data())
-    assert _wait(lambda: job.run.iterations_done > 50)
+    assert wait_until(lambda: job.run.iterations_done > 50)
     children = sorted(child_processes())
     assert children, "the run should train in a child process"
     for pid in children:

@@ -24,7 +24,6 @@ import statistics
 import sys
 import threading
 import time
-import warnings
 from typing import Callable
 
 import numpy as np
@@ -135,9 +134,9 @@ def measure_in_child(data, niceness: int = PROBE_NICENESS, timeout: float = 120.
     from nn.blas import limit_blas_threads
 
     reader, writer = Pipe(duplex=False)
-    with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process (see ui.forked)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    from ui.forked import fork
+
+    pid = fork()
     if pid == 0:  # the child: never return into the server's code
         code = 1
         try:

@@ -45,6 +45,14 @@ LATEST_SNAPSHOT_SECONDS = 0.5
 RELAY_SECONDS = 0.05
 
 
+def fork() -> int:
+    """``os.fork()``, without the warning Python ≥ 3.12 gives for forking a threaded process (the server has
+    threads; the child only trains or measures and exits through ``os._exit``: see the module doc)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
 def train_forked(
     config: TrainConfig,
     data,
@@ -79,9 +87,7 @@ def train_forked(
         header[_ITERATIONS] = run.iterations_done
     reader, writer = Pipe(duplex=False)
     parent = os.getpid()
-    with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process: see the module doc
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    pid = fork()
     if pid == 0:  # the child: never return into the server's code
         code = 1
         try:
