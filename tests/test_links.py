@@ -3,6 +3,8 @@ to their defaults with a notice, never an exception."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nn.train import TrainConfig
@@ -169,7 +171,8 @@ def test_a_sweep_link_sets_the_choices_and_the_url_follows_them():
     assert setting_of(at, "sweep.y") == "lr" and setting_of(at, "sweep.y_values") == [0.1]
     assert setting_of(at, "sweep.iters") == 100 and setting_of(at, "sweep.axis") == "images"
     assert setting_of(at, "sweep.preset") == "custom"
-    assert any(i.value.startswith("2 runs of 100 iterations") for i in at.info), [i.value for i in at.info]
+    size = [i.value for i in at.info if i.value.startswith("2 runs of 100 iterations, trained one after another")]
+    assert size and re.search(r"about \d[\d.,]* (ms|s|min)\b.* in all", size[0]), [i.value for i in at.info]
     assert not at.warning
     at.number_input(key=settings.SETTINGS["sweep.iters"].key).set_value(300).run()
     assert at.query_params["sweep_iters"] == "300" and at.query_params["x_values"] == "10,50"

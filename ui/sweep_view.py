@@ -13,7 +13,7 @@ from contextlib import nullcontext
 import streamlit as st
 
 from nn.train import TrainConfig
-from ui import compare_view as cv, data as ui_data, limits, runner, settings, state, sweeps, training_view as tv
+from ui import analysis, compare_view as cv, data as ui_data, limits, settings, state, sweeps, training_view as tv
 from ui.i18n import label_func, t
 
 PRESET_LABELS = {"lr": "sweep.preset_lr", "batch": "sweep.preset_batch", "custom": "sweep.preset_custom"}
@@ -150,9 +150,11 @@ def refusal(n_runs: int) -> str | None:
 
 
 def size_text(cells) -> str:
-    """How many runs, how long each, and how many train at once (no time estimate: measuring this machine's speed
-    takes seconds on a busy server, and the page must not wait for it)."""
-    return t("sweep.size", n=len(cells), iters=f"{cells[0].config.iters:,}", at_once=runner.pool().max_running,
+    """How many runs, how long each, and about how long in all: a visitor's runs train one after another, and the
+    estimate is Train's (``ui.training_view.estimate_message``: it never waits for the speed measurement)."""
+    data = ui_data.store().data
+    total = sum(tv.estimate_message(cell.config, data, alongside=0)[2] for cell in cells)
+    return t("sweep.size", n=len(cells), iters=f"{cells[0].config.iters:,}", total=analysis.format_duration(total),
              max=state.MAX_JOBS)
 
 

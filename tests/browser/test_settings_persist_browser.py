@@ -683,7 +683,7 @@ def _step_try_lr_used(lab: Lab) -> None:
 #: The sweep the test sets up: hidden units 10 and 50 across, learning rate 0.1 down, 100 iterations each, the loss
 #: against images seen. Two short runs: a session keeps 8, and the other pages' checks still need runs #1 and #2.
 SWEEP_CELLS = ("hidden 10 · lr 0.1", "hidden 50 · lr 0.1")
-SWEEP_SIZE = re.compile(r"^2 runs of 100 iterations ")
+SWEEP_SIZE = re.compile(r"^2 runs of 100 iterations, ")
 #: All the x axes' titles of the page's charts (the sweep's shared x axis is titled on its bottom row only).
 X_TITLES = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')).flatMap(p => {
   const l = p._fullLayout || {};
