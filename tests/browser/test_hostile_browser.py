@@ -70,16 +70,19 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _idle(pid: int, quiet: float = 3.0, limit: float = 120.0) -> None:
-    """Wait until the server has used no CPU for ``quiet`` seconds: it has finished with what it was sent."""
-    start = last_change = time.monotonic()
+def _idle(pid: int, quiet: float = 3.0, limit: float = 120.0, busy: float = 0.1) -> None:
+    """Wait until the server has used under ``busy`` of a core for ``quiet`` seconds: it has finished with what it
+    was sent (taking in a 24 MB value keeps a core busy; Streamlit's file polling and the garbage collector over a
+    large heap take a few per cent, which used to hold this wait at its limit, two minutes)."""
+    start, samples = time.monotonic(), []
     last = _cpu_s(pid)
     while time.monotonic() - start < limit:
         time.sleep(0.5)
         now = _cpu_s(pid)
-        if now - last > 0.02:
-            last, last_change = now, time.monotonic()
-        elif time.monotonic() - last_change >= quiet:
+        samples.append(now - last)
+        last = now
+        window = samples[-int(quiet / 0.5):]
+        if len(window) == int(quiet / 0.5) and sum(window) < busy * quiet:
             return
 
 
