@@ -227,8 +227,9 @@ class Student:
         await self.page.get_by_role("button", name="Start").wait_for(timeout=180_000)
 
     async def start(self) -> None:
-        button = self.page.get_by_role("button", name="Start")
-        if await button.is_disabled():  # a long run asks for a confirmation first
+        button = self.page.get_by_role("button", name="Start", exact=True)
+        await button.wait_for(timeout=180_000)  # the page may be redrawn meanwhile (a crowded server: slowly)
+        if await button.is_disabled(timeout=180_000):  # a long run asks for a confirmation first
             await self.page.get_by_text("Yes, train for").first.click(timeout=60_000)
             end = time.perf_counter() + 120
             while await button.is_disabled() and time.perf_counter() < end:
