@@ -37,10 +37,16 @@ def _short_run(at: AppTest, iters=200, train_size=1000) -> None:
     at.number_input(key=state.KEY_ITERS).set_value(iters).run()
     at.checkbox(key=state.KEY_USE_ALL).uncheck().run()
     at.number_input(key=state.KEY_TRAIN_SIZE).set_value(train_size).run()
-    if at.button(key=state.KEY_START).disabled:  # a long run asks to confirm first
-        at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
+    confirm_if_asked(at)
     at.button(key=state.KEY_START).click().run()
     assert not at.exception
+
+
+def confirm_if_asked(at: AppTest) -> None:
+    """Tick "Yes, train for …" when Start waits for it: a long run asks to confirm first, and whether it is long
+    depends on the speed measured (or the provisional figure before that)."""
+    if at.button(key=state.KEY_START).disabled:
+        at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
 
 
 def _finish(at: AppTest, timeout=30):

@@ -18,7 +18,7 @@ from nn.train import GRADIENT_METHODS, TrainConfig, train
 from ui import analysis, compare_view, i18n, lecture, state, training_view as tv
 from ui.canvas import CANVAS_LABELS
 
-from tests.app_helpers import session_of, APP, _app, _finish, _open, _short_run, jobs_of, setting_of
+from tests.app_helpers import session_of, APP, _app, _finish, _open, _short_run, confirm_if_asked, jobs_of, setting_of
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
@@ -303,8 +303,7 @@ def test_language_switch_while_a_run_trains_keeps_it_training(monkeypatch):
     at = _app()
     _open(at, "pages/train.py")
     at.number_input(key=state.KEY_ITERS).set_value(100_000).run()
-    if at.button(key=state.KEY_START).disabled:
-        at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
+    confirm_if_asked(at)
     at.button(key=state.KEY_START).click().run()
     job = jobs_of(at)[-1]
     try:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from nn.train import TrainConfig
-from tests.app_helpers import _app, _open, _texts, jobs_of
+from tests.app_helpers import _app, _open, _texts, confirm_if_asked, jobs_of
 from ui import runner, state
 
 pytestmark = pytest.mark.usefixtures("offline", "run_app_py_on_every_rerun")  # both in conftest.py
@@ -59,8 +59,7 @@ def test_a_second_start_waits_in_the_sessions_own_line(monkeypatch, stop_all):
     monkeypatch.setenv("SGDLAB_MAX_RUN_MINUTES", "off")  # a run long enough to press Start again during
     at = _open(_app(), "pages/train.py")
     at.number_input(key=state.KEY_ITERS).set_value(1_000_000).run()
-    if at.button(key=state.KEY_START).disabled:  # a long run asks to confirm first (the speed measured decides)
-        at.checkbox(key=state.KEY_CONFIRM_SLOW).check().run()
+    confirm_if_asked(at)
     at.button(key=state.KEY_START).click().run()
     first = jobs_of(at)[-1]
     stop_all.append(first)
@@ -166,9 +165,7 @@ def test_a_reload_takes_its_live_run_back_and_the_run_is_its_own_now(monkeypatch
     monkeypatch.setattr(state, "session_id", lambda: "the first tab")  # AppTest names every session alike
     at = _browser(token)
     at.number_input(key=state.KEY_ITERS).set_value(1_000_000).run()
-    confirm = [box for box in at.checkbox if box.key == state.KEY_CONFIRM_SLOW]
-    if confirm:  # asked only when the estimate is long: the speed measured (or not yet) decides
-        confirm[0].check().run()
+    confirm_if_asked(at)
     at.button(key=state.KEY_START).click().run()
     (job,) = jobs_of(at)
     stop_all.append(job)

@@ -192,22 +192,14 @@ def live_viewers() -> LiveViewers:
     return LiveViewers()
 
 
-def _viewer_id() -> str:
-    try:
-        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-        ctx = get_script_run_ctx(suppress_warning=True)
-        return ctx.session_id if ctx is not None else "outside"
-    except Exception:  # noqa: BLE001 - outside a script run
-        return "outside"
-
-
 def refresh(job=None, state: str | None = None) -> Refresh:
     """The refresh rates for the current visitor's page watching ``job`` (or a run in ``state``), from the
     server's load; records this page as a viewer while it polls. ``SGDLAB_REFRESH``: "auto" (the default) or
     "fast" start from ``FAST``, "gentle" from ``GENTLE``."""
     state = state or run_state(job)
-    viewers, me = live_viewers(), _viewer_id()
+    from ui.state import session_id  # looked up at each call (its parameter "state" shadows the module name)
+
+    viewers, me = live_viewers(), session_id() or "outside"
     rates = choose_refresh(state, viewers.count(including=me if state != "done" else None),
                            os.environ.get("SGDLAB_REFRESH", "auto"))
     if rates.status is not None:
