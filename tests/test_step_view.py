@@ -109,8 +109,12 @@ def test_steps_then_the_runner_give_the_same_run_as_one_go(data, mode):
     s.step(10)
     s.step_to_epoch_end()
     assert s.i == 21
-    job = runner.TrainingPool(1, mode=mode).submit(1, config, data, resume=s.core)
-    assert job.run.iterations_done == 21  # its steps show at once
+    pool = runner.TrainingPool(1, mode=mode)
+    blocker = pool.submit(0, TrainConfig(iters=100_000, train_size=1000, batch_size=50), data)  # holds the slot
+    job = pool.submit(1, config, data, resume=s.core)
+    assert job.place_in_line() is not None  # waiting behind the blocker: it has not trained a step yet
+    assert job.run.iterations_done == 21  # its steps show at once, before it trains on
+    blocker.stop()
     assert job.join(timeout=60)
     assert not job.error, job.error
     _same_run(job.run, one_go)
