@@ -12,8 +12,9 @@ MemoryMax=1G``), limited to 1 GB; this process, Playwright and Debian's Chromium
 name says whose it is) and press Start within a few seconds; one more context switches pages in the sidebar
 meanwhile (click → the new page's title visible). Reported per N: runs finished, Start → finished as the student
 sees it (median, p95, max), the wait in line (Start → "training" on the page), page-switch latency (p50, p95,
-max), peak memory of the server with its training processes (RSS summed over the process tree, sampled twice a
-second), exceptions shown on pages, "Connecting" banners, and runs a session saw that it did not start.
+max), peak memory of the server with its training processes (PSS summed over the process tree, sampled twice a
+second: shared pages counted once, as a memory cgroup counts them; the RSS sum, which counts the training
+processes' copy-on-write MNIST once each, is in the raw figures), exceptions shown on pages, "Connecting" banners, and runs a session saw that it did not start.
 
 ``--abandon N``: N sessions press Start and close their pages at once; a newcomer then presses Start. Reported: the
 time from the close until the newcomer's run trains (with ``SGDLAB_ABANDON_GRACE_S`` set to ``--grace``).
@@ -40,11 +41,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, REPO, _wait_for
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TICK = os.sysconf("SC_CLK_TCK")
+#: The cores this process may use before ``_pin_browser_side`` gives the browsers all but the first: the server's
+#: pin is decided from these (read after the pin, the process sees only the browsers' cores and pinned nothing).
+CORES = sorted(os.sched_getaffinity(0))
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 #: Sidebar link → the title the page shows (English).
@@ -106,6 +111,22 @@ def rss_bytes(pids) -> int:
     return total
 
 
+def pss_bytes(pids) -> int:
+    """The proportional set size summed over ``pids``: each page shared by k of them counted 1/k in each, so the
+    forked training processes' copy-on-write MNIST arrays count once. Close to what a memory cgroup charges; the
+    RSS sum counts shared pages once per process and overstates it."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def own_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` itself (all its threads; not its children's)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -113,7 +134,7 @@ def own_cpu_s(pid: int) -> float:
 
 
 class MemorySampler:
-    """The server's process tree's summed RSS, twice a second, in a thread."""
+    """The server's process tree's summed PSS (``pss_bytes``) and RSS, twice a second, in a thread."""
 
     def __init__(self, pid: int, every: float = 0.5) -> None:
         self.pid, self.every, self.samples = pid, every, []
@@ -122,7 +143,8 @@ class MemorySampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), rss_bytes(tree(self.pid))))
+            pids = tree(self.pid)
+            self.samples.append((time.time(), pss_bytes(pids), rss_bytes(pids)))
             self._stop.wait(self.every)
 
     def __enter__(self):
@@ -133,8 +155,8 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
 
-    def peak_mib(self, since: float = 0.0) -> float:
-        values = [b for t, b in self.samples if t >= since]
+    def peak_mib(self, since: float = 0.0, rss: bool = False) -> float:
+        values = [sample[2 if rss else 1] for sample in self.samples if sample[0] >= since]
         return round(max(values) / 2**20, 1) if values else float("nan")
 
     def last_mib(self) -> float:
@@ -150,9 +172,11 @@ def _limits() -> tuple[list[str], str]:
         notes.append("memory capped at 1 GB (systemd-run scope)")
     else:
         notes.append("no 1 GB cap: no cgroup can be made here (no systemd, /sys/fs/cgroup read-only)")
-    if shutil.which("taskset") and len(os.sched_getaffinity(0)) > 1:
-        prefix += ["taskset", "-c", "0"]
-        notes.append("server pinned to core 0, browsers to the others")
+    if shutil.which("taskset") and len(CORES) > 1:
+        prefix += ["taskset", "-c", str(CORES[0])]
+        notes.append(f"server pinned to core {CORES[0]}, browsers to the others")
+    else:
+        notes.append("server not pinned: one core in all, shared with the browsers")
     return prefix, "; ".join(notes)
 
 
@@ -173,7 +197,7 @@ def server(app_dir: Path, env: dict | None = None):
         _wait_for(url, 120)
         # systemd-run/taskset exec the Python process: it is proc itself, or its only child
         pid = next(p for p in tree(proc.pid) if "streamlit" in Path(f"/proc/{p}/cmdline").read_text())
-        yield url, pid, note
+        yield url, pid, f"{note} (the server's cores: {sorted(os.sched_getaffinity(pid))})"
     finally:
         os.killpg(proc.pid, 15)
         try:
@@ -183,9 +207,8 @@ def server(app_dir: Path, env: dict | None = None):
 
 
 def _pin_browser_side() -> None:
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) > 1:
-        os.sched_setaffinity(0, cores[1:])  # Playwright's driver and Chromium inherit it
+    if len(CORES) > 1:
+        os.sched_setaffinity(0, CORES[1:])  # Playwright's driver and Chromium inherit it
 
 
 def _pct(values, q: float) -> float:
@@ -237,12 +260,15 @@ class Student:
         await button.click(timeout=120_000)
         self.clicked = time.perf_counter()
 
+    def phase(self) -> str:
+        return "before Start" if self.clicked is None else "after Start"
+
     async def look(self) -> dict:
         seen = await self.page.evaluate(LOOK)
         mine = f"seed {self.seed}"
         for head in seen["heads"]:
             if not head.rstrip().endswith(mine):
-                self.foreign.add(head)
+                self.foreign.add(f"{head} (on the page of seed {self.seed}, {self.phase()})")
         self.exceptions = max(self.exceptions, seen["exceptions"])
         self.connecting += bool(seen["connecting"])
         return seen
@@ -274,7 +300,8 @@ class Student:
                 await self.context.close()
 
 
-async def _browse(browser, url: str, stop: asyncio.Event, latencies: list, problems: dict) -> None:
+async def _browse(browser, url: str, stop: asyncio.Event, latencies: list, problems: dict,
+                  ready: Callable[[], None] = lambda: None) -> None:
     """A visitor who switches pages in the sidebar every 2 s: latency = click → the new page's title visible."""
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
@@ -282,6 +309,7 @@ async def _browse(browser, url: str, stop: asyncio.Event, latencies: list, probl
     try:
         await page.goto(url + "/", timeout=180_000)
         await page.locator("h1", has_text="SGD Lab").first.wait_for(timeout=180_000)
+        ready()
         i = 0
         while not stop.is_set():
             label, title = BROWSE[i % len(BROWSE)]
@@ -302,13 +330,54 @@ async def _browse(browser, url: str, stop: asyncio.Event, latencies: list, probl
         await context.close()
 
 
+#: The browsing visitor's niceness: a student on a computer of their own, whose browser does not wait behind the
+#: class's N browser tabs, which share this machine's other core (below 0 needs root: else it runs at 0, and the
+#: report says so).
+VISITOR_NICENESS = -10
+
+
+async def _visit(browser, url: str, out: Path) -> None:
+    """The visitor process's work (``--visitor``): browse until SIGTERM, then write what it saw to ``out``."""
+    latencies, problems, stop = [], {}, asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await _browse(browser, url, stop, latencies, problems, ready=lambda: print("ready", flush=True))
+    out.write_text(json.dumps({"latencies": latencies, "problems": problems,
+                               "niceness": os.getpriority(os.PRIO_PROCESS, 0)}))
+
+
+class Visitor:
+    """The browsing visitor in a process and a Chromium of its own, at ``VISITOR_NICENESS``: the page-switch
+    latency is the server's (and the visitor's own page's), not that of 30 tabs taking turns on one core."""
+
+    def __init__(self, url: str) -> None:
+        self.out = RESULTS_DIR / f".visitor-{os.getpid()}.json"
+        self.out.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            ["nice", "-n", str(VISITOR_NICENESS), sys.executable, "-m", "benchmarks.load_test", "--visitor", url,
+             "--visitor-out", str(self.out)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    async def ready(self) -> None:
+        line = await asyncio.to_thread(self.proc.stdout.readline)
+        if line.strip() != "ready":
+            raise RuntimeError(f"the browsing visitor did not start (exit {self.proc.poll()})")
+
+    async def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(self.proc.wait, 120)
+        seen = json.loads(self.out.read_text()) if self.out.exists() else {"latencies": [], "problems": {}}
+        self.out.unlink(missing_ok=True)
+        return seen
+
+
 async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySampler) -> dict:
     students = [Student(browser, url, seed=i + 1) for i in range(n)]
     opened = time.perf_counter()
     await asyncio.gather(*(s.open() for s in students))
     opened_s = time.perf_counter() - opened
-    latencies, problems, stop = [], {}, asyncio.Event()
-    browsing = asyncio.create_task(_browse(browser, url, stop, latencies, problems))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    visitor = Visitor(url)
+    await visitor.ready()
     began = time.perf_counter()
     began_wall = time.time()
     await asyncio.gather(*(s.start() for s in students))
@@ -316,8 +385,8 @@ async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySam
     starts_spread = max(s.clicked for s in students) - min(s.clicked for s in students)
     deadline = began + timeout_s
     await asyncio.gather(*(s.watch(deadline) for s in students))
-    stop.set()
-    await browsing
+    seen = await visitor.stop()
+    latencies, problems = seen["latencies"], seen["problems"]
     last_end = max((s.finished_at for s in students if s.finished_at), default=None)
     for s in students:
         await s.close()
@@ -344,7 +413,9 @@ async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySam
         "switch_p95_s": round(_pct(latencies, 0.95), 2),
         "switch_max_s": round(max(latencies), 2) if latencies else None,
         "switch_timeouts": problems.get("timeouts", 0),
+        "visitor_niceness": seen.get("niceness"),
         "peak_mib": sampler.peak_mib(began_wall),
+        "peak_rss_sum_mib": sampler.peak_mib(began_wall, rss=True),
         "after_mib": sampler.last_mib(),
         "exceptions": sum(s.exceptions for s in students) + problems.get("exceptions", 0),
         "page_errors": sum(s.page_errors for s in students) + problems.get("page_errors", 0),
@@ -357,7 +428,9 @@ async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySam
 
 
 async def _abandon(browser, url: str, n: int, grace: float, timeout_s: float) -> dict:
-    """``n`` sessions press Start and close; a newcomer presses Start: how long until its run trains?"""
+    """``n`` sessions press Start and close; newcomer A presses Start at once (its run trains when the abandoned
+    ones have been stopped: within the grace period?), newcomer B once the grace period has passed (does it start
+    at once?)."""
     students = [Student(browser, url, seed=i + 1) for i in range(n)]
     await asyncio.gather(*(s.open() for s in students))
     await asyncio.gather(*(s.start() for s in students))
@@ -366,16 +439,24 @@ async def _abandon(browser, url: str, n: int, grace: float, timeout_s: float) ->
         await s.close()
     closed = time.perf_counter()
     say(f"abandon: {n} closed")
-    newcomer = Student(browser, url, seed=n + 1)
-    await newcomer.open()
-    await newcomer.start()
-    await newcomer.watch(closed + timeout_s, every=0.5)
-    await newcomer.close()
+    first, second = Student(browser, url, seed=n + 1), Student(browser, url, seed=n + 2)
+    await asyncio.gather(first.open(), second.open())
+    await first.start()
+    await first.watch(closed + timeout_s, every=0.25)
+    await asyncio.sleep(max(0.0, closed + grace + 2.0 - time.perf_counter()))
+    await second.start()
+    await second.watch(time.perf_counter() + timeout_s, every=0.25)
+    for s in (first, second):
+        await s.close()
+
+    def since(s: Student, t0: float | None) -> float | None:
+        return round(s.training_at - t0, 1) if s.training_at and t0 else None
+
     return {
         "abandoned": n, "grace_s": grace,
-        "newcomer_trains_after_close_s": round(newcomer.training_at - closed, 1) if newcomer.training_at else None,
-        "newcomer_wait_after_start_s": round(newcomer.training_at - newcomer.clicked, 1)
-        if newcomer.training_at else None,
+        "newcomer_trains_after_close_s": since(first, closed),
+        "newcomer_wait_after_start_s": since(first, first.clicked),
+        "later_newcomer_wait_after_start_s": since(second, second.clicked),
         "timeout_s": timeout_s, "load_average": load_average(),
     }
 
@@ -513,7 +594,9 @@ def markdown(results: dict) -> str:
         a = results["abandon"]
         lines += ["", f"Abandonment: {a['abandoned']} sessions pressed Start and closed (grace {a['grace_s']} s); "
                       f"a newcomer's run trained {a['newcomer_trains_after_close_s']} s after the close "
-                      f"(waited {a['newcomer_wait_after_start_s']} s after its Start; gave up after {a['timeout_s']} s)."]
+                      f"(waited {a['newcomer_wait_after_start_s']} s after its Start; gave up after {a['timeout_s']} s); "
+                      f"a newcomer who pressed Start after the grace period waited "
+                      f"{a['later_newcomer_wait_after_start_s']} s (Start → \"training\" on its page)."]
     if "cpu" in results:
         c = results["cpu"]
         lines += ["", "| server CPU per open page | training | waiting in line | finished |", "|---|---|---|---|",
@@ -537,7 +620,12 @@ def main(argv=None) -> int:
     parser.add_argument("--window", type=float, default=20, help="seconds of each --cpu window")
     parser.add_argument("--app-dir", type=Path, default=REPO, help="the app to serve (e.g. a checkout of a base)")
     parser.add_argument("--label", default="", help="a name for the results file")
+    parser.add_argument("--visitor", metavar="URL", help=argparse.SUPPRESS)  # the browsing visitor's process
+    parser.add_argument("--visitor-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.visitor:
+        asyncio.run(_with_browser(lambda b: _visit(b, args.visitor, args.visitor_out)))
+        return 0
     if not (args.sessions or args.abandon or args.cpu):
         args.sessions = [10]
     if not os.path.exists(CHROMIUM):
