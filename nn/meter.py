@@ -21,8 +21,29 @@ import numpy as np
 from nn.functions import as_label_indices
 from nn.two_layer_net import EVAL_CHUNK, TwoLayerNet, Workspace
 
-#: Threads that share out an accuracy measurement.
-EVAL_WORKERS = min(2, os.cpu_count() or 1)
+
+
+def available_cores(cgroup_root: str = "/sys/fs/cgroup") -> float:
+    """The cores this process may use: its CPU affinity, and, in a container with a CPU quota (cgroup v2
+    ``cpu.max``, Community Cloud's way), no more than the quota (e.g. 1.0; at least 0.1). ``os.cpu_count()``
+    counts the machine's cores, which such a process cannot all use."""
+    try:
+        cores = float(len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        cores = float(os.cpu_count() or 1)
+    try:
+        with open(os.path.join(cgroup_root, "cpu.max")) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(0.1, int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+#: Threads that share out an accuracy measurement: two where two cores can be used, else one (on one core, a
+#: second thread only takes turns with the first, and a measurement beside the steps only holds them up).
+EVAL_WORKERS = max(1, min(2, int(available_cores())))
 
 
 class AccuracyMeter:

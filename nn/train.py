@@ -216,17 +216,25 @@ Callback = Callable[[Run, str], None]
 
 
 
-#: Niceness of the thread that measures accuracy alongside the steps (Linux: per thread, no privilege needed).
+#: How much nicer than the steps the thread that measures accuracy alongside them runs (Linux: per thread).
 MEASURE_NICENESS = 10
+
+
+def lower_this_thread(by: int) -> None:
+    """Make the calling thread ``by`` nicer than it is (at most 19; Linux keeps niceness per thread, raising it
+    needs no privilege, and threads and forked children it starts inherit it). Elsewhere, or where it is not
+    allowed, nothing changes: the same results, only scheduled differently."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + by))
+    except (AttributeError, OSError):
+        pass
 
 
 def _yield_to_the_steps() -> None:
     """Lower the priority of this (measuring) thread: the SGD steps are the run's critical path, and on cores
     shared with a browser or a server the scheduler should take time from the measurements, not from them."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MEASURE_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not allowed: the same results, only scheduled differently
-        pass
+    lower_this_thread(MEASURE_NICENESS)
 
 
 class Snapshot(np.ndarray):

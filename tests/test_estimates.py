@@ -4,11 +4,15 @@ check give the same figure for the book's numerical loop. No timing is asserted 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
+from nn import meter
 from nn.train import TrainConfig
 from tests.app_helpers import _app, _finish, _open, _short_run, _texts
 from ui import analysis, estimate, state, training_view as tv
@@ -95,9 +99,22 @@ def test_measure_in_child_sends_its_figures_back():
 
 def test_available_cores_respects_a_container_quota(tmp_path):
     (tmp_path / "cpu.max").write_text("100000 100000\n")
-    assert estimate.available_cores(cgroup_root=str(tmp_path)) == 1.0
+    assert meter.available_cores(cgroup_root=str(tmp_path)) == 1.0
     (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert estimate.available_cores(cgroup_root=str(tmp_path)) >= 1.0
+    assert meter.available_cores(cgroup_root=str(tmp_path)) >= 1.0
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to take one away")
+def test_on_one_core_a_run_measures_in_its_own_thread_not_beside_the_steps():
+    """Pinned to one core (a server under ``taskset``, or a container's quota), a measurement in a second thread
+    would only take turns with the steps; on two, it goes beside them."""
+    ask = "import nn.train as t; print(t.EVAL_WORKERS, t.OVERLAP_MEASUREMENTS)"
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    one = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True, cwd=repo,
+                         preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    two = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True, cwd=repo)
+    assert one.stdout.split() == ["1", "False"]
+    assert two.stdout.split() == ["2", "True"]
 
 
 def test_the_probe_answers_at_once_with_the_provisional_figures_until_measured():

@@ -28,10 +28,11 @@ from typing import Callable
 
 import numpy as np
 
+from nn.meter import available_cores
 from ui.analysis import PROVISIONAL_SPEEDS, Speeds
 
-#: Niceness of the measuring child: the trainings (niceness 0) come first.
-PROBE_NICENESS = 10
+#: Niceness of the measuring child: the trainings (``ui.runner.TRAINING_NICENESS``, 10) come first.
+PROBE_NICENESS = 15
 #: Repetitions of each timed piece (the median is kept).
 REPEATS = 3
 
@@ -43,23 +44,6 @@ def _median_time(fn: Callable[[], object], repeats: int = REPEATS, timer: Callab
         fn()
         times.append(timer() - start)
     return statistics.median(times)
-
-
-def available_cores(environ=None, cgroup_root: str = "/sys/fs/cgroup") -> float:
-    """The cores this process may use: its CPU affinity, and, in a container with a CPU quota (cgroup v2
-    ``cpu.max``, Community Cloud's way), no more than the quota (e.g. 1.0; at least 0.1)."""
-    try:
-        cores = float(len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        cores = float(os.cpu_count() or 1)
-    try:
-        with open(os.path.join(cgroup_root, "cpu.max")) as f:
-            quota, period = f.read().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(0.1, int(quota) / int(period)))
-    except (OSError, ValueError):
-        pass
-    return cores
 
 
 def machine_load() -> float:
