@@ -34,7 +34,7 @@ from pathlib import Path
 
 from nn.blas import limit_blas_threads
 from nn.mnist import load_dataset
-from nn.train import TrainConfig, train
+from nn.train import TrainConfig, lower_this_thread, train
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,11 @@ CASES = {
 
 
 def _busy(data, stop) -> None:
-    """A training beside the measured one: the book's run over and over, as a runner's child trains it."""
+    """A training beside the measured one: the book's run over and over, as a runner's child trains it (one BLAS
+    thread, ``ui.runner.TRAINING_NICENESS``: at nice 0 it would take the core from the niced run it stands for)."""
+    from ui.runner import TRAINING_NICENESS
+
+    lower_this_thread(TRAINING_NICENESS)
     limit_blas_threads(1)
     while not stop.is_set():
         train(TrainConfig(iters=2_000), data)

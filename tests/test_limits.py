@@ -272,3 +272,52 @@ def test_a_busy_machines_slow_measurement_does_not_refuse_the_books_run(monkeypa
     data = SimpleNamespace(n_train=60_000, n_test=10_000)
     assert tv.cap_refusal(TrainConfig(), data) is None  # judged at the reference speeds too: seconds
     assert "Too long for this server" in tv.cap_refusal(TrainConfig(gradient="numerical-plain"), data)
+
+
+# -- the server's pages come before the trainings --------------------------------------------------------------
+
+
+def _niceness(pid_or_tid: int) -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, pid_or_tid)
+
+
+def _children() -> list[int]:
+    import os
+
+    me = str(os.getpid())
+    found = []
+    for entry in os.scandir("/proc"):
+        try:
+            if entry.name.isdigit() and open(f"/proc/{entry.name}/stat").read().rsplit(")", 1)[1].split()[1] == me:
+                found.append(int(entry.name))
+        except (OSError, IndexError):
+            pass
+    return found
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity"), reason="Linux: niceness per thread")
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_training_runs_nicer_than_the_server_that_draws_the_pages(mode):
+    """On one core beside two trainings a page switch waited its turn (a third of the core): the trainings run
+    ``TRAINING_NICENESS`` nicer than the server's threads, whether in the worker thread or a forked child."""
+    import os
+    import threading
+
+    server = _niceness(threading.get_native_id())
+    before = set(_children())
+    pool = runner.TrainingPool(1, mode=mode)
+    job = pool.submit(1, LONG, _data())
+    try:
+        assert wait_until(lambda: job.run.iterations_done > 0, 30)
+        if mode == "thread":
+            assert _niceness(job.thread.native_id) == min(19, server + runner.TRAINING_NICENESS)
+        else:
+            child = [pid for pid in _children() if pid not in before]
+            assert child and _niceness(child[0]) == min(19, server + runner.TRAINING_NICENESS)
+        assert _niceness(threading.get_native_id()) == server  # the server's own thread is as it was
+        assert os.getpriority(os.PRIO_PROCESS, 0) == server
+    finally:
+        job.stop()
+        assert job.join(30)

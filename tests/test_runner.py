@@ -231,6 +231,32 @@ def test_a_page_reruns_whole_only_when_its_run_changes_state_or_the_load_changes
     assert runner.must_redraw_page(busy, runner.FAST.slower(max(1, busy.level // 4)))
 
 
+def test_pages_waiting_in_line_leave_the_budget_to_the_pages_that_train():
+    """A class of 30: 2 runs train, 28 wait. The waiting pages cost little (their place every 8 s), so the two
+    training pages keep the rates of a page alone; all 30 together stay within the budget."""
+    training = runner.choose_refresh("training", viewers=2, waiting=28)
+    waiting = runner.choose_refresh("waiting", viewers=2, waiting=28)
+    assert training == runner.FAST and waiting.status == runner.WAITING_S and waiting.chart is None
+    assert 2 * runner.cost_ms_per_s(training) + 28 * runner.cost_ms_per_s(waiting) <= runner.LIVE_BUDGET_MS_PER_S
+    # every page training: they slow down as before; a crowd waiting slows the waiting pages, within the budget
+    assert runner.choose_refresh("training", viewers=30).level > 1
+    crowd = runner.choose_refresh("waiting", waiting=1000)
+    assert crowd.status > runner.WAITING_S and 1000 * runner.cost_ms_per_s(crowd) <= runner.LIVE_BUDGET_MS_PER_S
+    # training pages take what the waiting ones leave: all of them together within the budget
+    squeezed = runner.choose_refresh("training", viewers=10, waiting=1000)
+    assert squeezed.level > 1
+    assert 10 * runner.cost_ms_per_s(squeezed) + 1000 * runner.cost_ms_per_s(crowd) <= runner.LIVE_BUDGET_MS_PER_S
+
+
+def test_the_run_next_in_line_is_looked_at_every_second_so_its_start_shows_at_once():
+    waiting = runner.choose_refresh("waiting", viewers=2, waiting=28)
+    next_up = runner.choose_refresh("waiting", viewers=2, waiting=28, next_up=True)
+    assert next_up.status <= 1.0 and next_up.chart is None  # still no chart until it trains
+    assert runner.must_redraw_page(waiting, next_up)  # it became first in line: its page looks more often
+    assert not runner.must_redraw_page(next_up, next_up)
+    assert runner.must_redraw_page(next_up, runner.choose_refresh("training", viewers=3, waiting=27))
+
+
 def test_live_viewers_count_pages_until_they_miss_two_polls():
     viewers = runner.LiveViewers()
     viewers.beat("a", 0.5, now=0.0)
@@ -243,6 +269,18 @@ def test_live_viewers_count_pages_until_they_miss_two_polls():
     viewers.beat("b", 8.0, now=30.0)
     viewers.beat("b", None, now=31.0)  # its run ended
     assert viewers.count(now=31.0) == 0
+
+
+def test_live_viewers_say_what_each_page_watches():
+    viewers = runner.LiveViewers()
+    viewers.beat("a", 0.5, now=0.0, state="training")
+    viewers.beat("b", 8.0, now=0.0, state="waiting")
+    viewers.beat("c", 8.0, now=0.0, state="waiting")
+    assert viewers.count(now=1.0, state="training") == 1 and viewers.count(now=1.0, state="waiting") == 2
+    assert viewers.count(now=1.0, state="training", including="b") == 2  # b's run has just started
+    viewers.beat("b", 0.5, now=1.0, state="training")  # its page says so at its next poll
+    assert viewers.count(now=1.0, state="training") == 2 and viewers.count(now=1.0, state="waiting") == 1
+    assert viewers.count(now=3.5, state="training") == 1  # a missed its polls (0.5 s: 3 s at least); b polls on
 
 
 def test_run_state():

@@ -42,7 +42,7 @@ import streamlit as st
 
 from nn.blas import limit_blas_threads
 from nn.messages import Message
-from nn.train import Run, TrainConfig, train
+from nn.train import Run, TrainConfig, lower_this_thread, train
 from ui import jobs
 from ui.forked import resume_arguments, resumed_record, train_forked
 
@@ -62,6 +62,11 @@ DEFAULT_MAX_QUEUE = 30
 #: Default for ``SGDLAB_ABANDON_GRACE_S``: how long a run's page may be gone (closed, or disconnected without
 #: coming back) before the run is stopped. Streamlit itself keeps a disconnected session for 2 minutes.
 DEFAULT_ABANDON_GRACE_S = 120.0
+#: How much nicer than the server's threads a training runs (its worker thread, and so the forked child or the
+#: measuring thread it starts): the script runs that draw every visitor's pages come first, the trainings take
+#: the rest. A server's reruns are short and few (a tenth of a core for a class of ten), so the trainings lose
+#: little; without it a page switch waited its turn beside two trainings (a third of the core).
+TRAINING_NICENESS = 10
 #: Words that switch a limit off.
 OFF_WORDS = ("off", "none", "no", "unlimited")
 
@@ -96,6 +101,9 @@ GENTLE = Refresh(status=1.0, chart=3.0, sidebar=4.0)
 STILL = Refresh(status=None, chart=None, sidebar=None)
 #: A run waiting in line: its page says its place this often (at least), and draws no chart until it starts.
 WAITING_S = 8.0
+#: The run next in line: its page looks this often, so that the student sees it start within a second (one page
+#: per server at a time: 8 ms of CPU a second).
+NEXT_UP_S = 1.0
 #: The server's CPU milliseconds one rerun of each live fragment costs on the Train page while a run trains, on
 #: the safe side: at FAST rates they add up to 31 ms per page and second, where benchmarks/load_test.py --cpu
 #: measured 10.75 (2026-12-02, one core, a busy machine; 21.75 before the chart was updated in place).
@@ -132,21 +140,34 @@ def load_level(base: Refresh, viewers: int, budget_ms_per_s: float = LIVE_BUDGET
     return level
 
 
+def waiting_refresh(waiting: int = 1, budget_ms_per_s: float = LIVE_BUDGET_MS_PER_S) -> Refresh:
+    """The rates of a page whose run waits in line, while ``waiting`` such pages in all poll: its place every
+    ``WAITING_S``, no chart, slower only when they would take more than half the budget (about 90 of them)."""
+    base = Refresh(status=WAITING_S, chart=None, sidebar=WAITING_S)
+    return base.slower(load_level(base, waiting, budget_ms_per_s / 2))
+
+
 def choose_refresh(state: str, viewers: int = 1, setting: str = "auto",
-                   budget_ms_per_s: float = LIVE_BUDGET_MS_PER_S) -> Refresh:
+                   budget_ms_per_s: float = LIVE_BUDGET_MS_PER_S, waiting: int = 0,
+                   next_up: bool = False) -> Refresh:
     """The refresh rates of a page whose run is in ``state`` ("training", "waiting", "done") while ``viewers``
-    pages in all poll a live run on this server. A training's page starts from ``FAST`` (``GENTLE`` with the
-    setting "gentle") and slows down by powers of two as the viewers grow, so that together they stay within
-    ``budget_ms_per_s``; a waiting run's page polls its place every ``WAITING_S`` or slower and draws no chart;
-    a finished run's page does not poll."""
-    if state not in ("training", "waiting"):
+    pages in all poll a training run on this server and ``waiting`` pages a run waiting in line.
+
+    A waiting run's page polls its place every ``WAITING_S`` and draws no chart (``waiting_refresh``), every
+    ``NEXT_UP_S`` when its run is ``next_up`` (first in line); a
+    training's page starts from ``FAST`` (``GENTLE`` with the setting "gentle") and slows down by powers of two
+    as its viewers grow, so that they stay within what the waiting pages leave of ``budget_ms_per_s`` (a class
+    of 30 with 2 runs training and 28 waiting: the two at ``FAST``, as if alone); a finished run's page does not
+    poll."""
+    if state == "waiting":
+        rates = waiting_refresh(max(1, waiting), budget_ms_per_s)
+        return Refresh(NEXT_UP_S, None, rates.sidebar, rates.level) if next_up else rates
+    if state != "training":
         return STILL
     base = GENTLE if (setting or "").strip().lower() == "gentle" else FAST
-    level = load_level(base, viewers, budget_ms_per_s)
-    if state == "waiting":
-        every = max(WAITING_S, base.status * level)
-        return Refresh(status=every, chart=None, sidebar=every, level=level)
-    return base.slower(level)
+    waiting_cost = max(0, waiting) * cost_ms_per_s(waiting_refresh(waiting, budget_ms_per_s))
+    left = max(budget_ms_per_s / 4, budget_ms_per_s - waiting_cost)
+    return base.slower(load_level(base, viewers, left))
 
 
 def must_redraw_page(shown: Refresh, now: Refresh) -> bool:
@@ -157,33 +178,38 @@ def must_redraw_page(shown: Refresh, now: Refresh) -> bool:
     if (shown.status is None) != (now.status is None) or (shown.chart is None) != (now.chart is None):
         return True
     if (shown.chart is None) and (shown.status is not None) and (now.chart is None):  # waiting: slow in any case
-        return now.level > shown.level
+        return now.level > shown.level or now.status < shown.status  # (or its run is next: it looks more often)
     return now.level > shown.level or now.level * 4 <= shown.level
 
 
 class LiveViewers:
-    """The pages that poll a live run on this server: each poll says "still here" with its interval, and a
-    page counts until it has missed its next two polls. One entry per session (its Train page and sidebar are
-    one viewer). Thread-safe; pure apart from the clock."""
+    """The pages that poll a live run on this server: each poll says "still here" with its interval and the
+    state of the run it watches ("training" or "waiting"), and a page counts until it has missed its next two
+    polls. One entry per session (its Train page and sidebar are one viewer). Thread-safe; pure apart from the
+    clock."""
 
     def __init__(self) -> None:
-        self._until: dict[str, float] = {}
+        self._until: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def beat(self, viewer: str, interval: float | None, now: float | None = None) -> None:
+    def beat(self, viewer: str, interval: float | None, now: float | None = None, state: str = "training") -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
             if interval is None:
                 self._until.pop(viewer, None)
-            else:
-                self._until[viewer] = max(self._until.get(viewer, 0.0), now + max(2.5 * interval, 3.0))
+                return
+            until, was = self._until.get(viewer, (0.0, state))
+            until = now + max(2.5 * interval, 3.0) if was != state else max(until, now + max(2.5 * interval, 3.0))
+            self._until[viewer] = (until, state)
 
-    def count(self, now: float | None = None, including: str | None = None) -> int:
+    def count(self, now: float | None = None, including: str | None = None, state: str | None = None) -> int:
+        """Pages polling (those watching a run in ``state``, or all), counting ``including`` among them."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            for viewer in [v for v, until in self._until.items() if until < now]:
+            for viewer in [v for v, (until, _) in self._until.items() if until < now]:
                 del self._until[viewer]
-            return len(self._until) + (including is not None and including not in self._until)
+            counted = {v for v, (_, s) in self._until.items() if state is None or s == state}
+            return len(counted | ({including} if including is not None else set()))
 
 
 @st.cache_resource(show_spinner=False)
@@ -200,10 +226,12 @@ def refresh(job=None, state: str | None = None) -> Refresh:
     from ui.state import session_id  # looked up at each call (its parameter "state" shadows the module name)
 
     viewers, me = live_viewers(), session_id() or "outside"
-    rates = choose_refresh(state, viewers.count(including=me if state != "done" else None),
-                           os.environ.get("SGDLAB_REFRESH", "auto"))
+    rates = choose_refresh(state, viewers.count(including=me if state == "training" else None, state="training"),
+                           os.environ.get("SGDLAB_REFRESH", "auto"),
+                           waiting=viewers.count(including=me if state == "waiting" else None, state="waiting"),
+                           next_up=state == "waiting" and job is not None and job.place_in_line() == 1)
     if rates.status is not None:
-        viewers.beat(me, rates.status)
+        viewers.beat(me, rates.status, state=state)
     return rates
 
 
@@ -452,6 +480,7 @@ class TrainingJob:
         return not self.thread.is_alive()
 
     def _work(self) -> None:
+        lower_this_thread(TRAINING_NICENESS)
         if self._pool.blas_threads is not None and self._pool.mode == "thread":
             limit_blas_threads(self._pool.blas_threads)
         run = self.run
