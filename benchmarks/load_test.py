@@ -580,7 +580,7 @@ def markdown(results: dict) -> str:
     classes = results.get("classes", [])
     if classes:
         lines += ["| sessions | runs finished | Start → finished median / p95 / max | wait in line median / max "
-                  "| page switch p50 / p95 / max | peak memory (idle → peak → after) | exceptions | disconnects "
+                  "| page switch p50 / p95 / max | memory, PSS: idle → peak → after (peak RSS sum) | exceptions | disconnects "
                   "| others' runs seen | load avg |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in classes:
@@ -588,7 +588,8 @@ def markdown(results: dict) -> str:
                 f"| {r['sessions']} | {r['finished']}/{r['sessions']} | {r['finish_median_s']} / {r['finish_p95_s']} / "
                 f"{r['finish_max_s']} s | {r['wait_median_s']} / {r['wait_max_s']} s | {r['switch_p50_s']} / "
                 f"{r['switch_p95_s']} / {r['switch_max_s']} s ({r['switch_count']}, {r['switch_timeouts']} timed out) "
-                f"| {r['idle_mib']} → {r['peak_mib']} → {r['after_mib']} MiB | {r['exceptions']} "
+                f"| {r['idle_mib']} → {r['peak_mib']} → {r['after_mib']} MiB ({r.get('peak_rss_sum_mib')}) "
+                f"| {r['exceptions']} "
                 f"| {r['connecting']} | {len(r['foreign_runs_seen'])} | {r['load_average']} |")
     if "abandon" in results:
         a = results["abandon"]
