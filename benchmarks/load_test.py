@@ -185,13 +185,15 @@ def server(app_dir: Path, env: dict | None = None):
     """(url, pid of the Python server process, note) of ``app_dir``'s app, pinned and capped; stopped after."""
     prefix, note = _limits()
     port = _free_port()
+    RESULTS_DIR.mkdir(exist_ok=True)
+    log = open(RESULTS_DIR / f"server-{port}.log", "w")  # a pipe nobody reads would stop the server once full
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [*prefix, sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
         cwd=app_dir, env={**os.environ, "SGDLAB_OFFLINE": "1", **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True,
     )
     try:
         _wait_for(url, 120)
@@ -204,6 +206,7 @@ def server(app_dir: Path, env: dict | None = None):
             proc.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
+        log.close()
 
 
 def _pin_browser_side() -> None:
@@ -241,11 +244,14 @@ class Student:
         self.foreign: set[str] = set()
         self.error = ""
         self.max_charts_waiting = 0
+        self.page_error_texts: list[str] = []
+        self.last_text = ""  # the progress line last read (what an unfinished run's page said at the end)
+        self.seen_at: dict[str, float] = {}  # "waiting", "training", "finished" → first seen, seconds after Start
 
     async def open(self) -> None:
         self.context = await self.browser.new_context(viewport={"width": 1280, "height": 800})
         self.page = await self.context.new_page()
-        self.page.on("pageerror", lambda _: setattr(self, "page_errors", self.page_errors + 1))
+        self.page.on("pageerror", self._page_error)
         await self.page.goto(f"{self.url}/train?seed={self.seed}{self.query}", timeout=180_000)
         await self.page.get_by_role("button", name="Start").wait_for(timeout=180_000)
 
@@ -259,6 +265,11 @@ class Student:
                 await asyncio.sleep(0.5)
         await button.click(timeout=120_000)
         self.clicked = time.perf_counter()
+
+    def _page_error(self, error) -> None:
+        self.page_errors += 1
+        if len(self.page_error_texts) < 3:
+            self.page_error_texts.append(f"seed {self.seed}, {self.phase()}: {str(error)[:200]}")
 
     def phase(self) -> str:
         return "before Start" if self.clicked is None else "after Start"
@@ -280,7 +291,11 @@ class Student:
             while time.perf_counter() < deadline:
                 seen = await self.look()
                 text = seen["progress"]
+                self.last_text = text
                 now = time.perf_counter()
+                for word in ("waiting", "training", "finished"):
+                    if word in text and word not in self.seen_at and self.clicked is not None:
+                        self.seen_at[word] = round(now - self.clicked, 1)
                 if self.training_at is None and ("training" in text or "finished" in text):
                     self.training_at = now
                 if "waiting" in text:
@@ -423,6 +438,10 @@ async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySam
         "foreign_runs_seen": sorted({h for s in students for h in s.foreign}),
         "charts_on_waiting_pages": max(s.max_charts_waiting for s in students),
         "watch_errors": [s.error for s in students if s.error][:3],
+        "timelines": [{"seed": s.seed, **s.seen_at, "took": s.took_s} for s in students],
+        "page_error_texts": [e for s in students for e in s.page_error_texts][:5],
+        "not_finished": [{"seed": s.seed, "clicked": s.clicked is not None, "last": s.last_text[:160],
+                          "error": s.error} for s in students if not s.finished_at],
         "load_average": load_average(),
     }
 
@@ -472,13 +491,43 @@ async def _with_browser(work):
             await browser.close()
 
 
+def server_side(run_log: Path) -> dict:
+    """What the server did (``SGDLAB_RUN_LOG``: one line per ended run; an app without it writes none): each
+    run's Start → finished and wait in line as the server saw them (from the moment its Start reached the
+    server), and how long the whole class took from the first Start to the last run's end. The students' pages
+    show the same ends later when their browsers lag (here: N tabs on one core)."""
+    if not run_log.exists():
+        return {}
+    runs = [json.loads(line) for line in run_log.read_text().splitlines() if line.strip()]
+    done = [r for r in runs if r["status"] == "finished"]
+    if not done:
+        return {"server_runs_finished": 0}
+    spans = [r["ended"] - r["submitted"] for r in done]
+    waits = [r["started"] - r["submitted"] for r in done if r["started"]]
+    return {
+        "server_runs_finished": len(done),
+        "server_finish_median_s": round(statistics.median(spans), 1),
+        "server_finish_p95_s": round(_pct(spans, 0.95), 1),
+        "server_finish_max_s": round(max(spans), 1),
+        "server_wait_median_s": round(statistics.median(waits), 1) if waits else None,
+        "server_took_median_s": round(statistics.median(r["took"] for r in done), 2),
+        "server_class_s": round(max(r["ended"] for r in done) - min(r["submitted"] for r in runs), 1),
+    }
+
+
 def run_class(app_dir: Path, n: int, timeout_s: float, env: dict) -> dict:
-    with server(app_dir, env) as (url, pid, note), MemorySampler(pid) as sampler:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    run_log = RESULTS_DIR / f".runs-{os.getpid()}-{n}.jsonl"
+    run_log.unlink(missing_ok=True)
+    with server(app_dir, {**env, "SGDLAB_RUN_LOG": str(run_log)}) as (url, pid, note), \
+            MemorySampler(pid) as sampler:
         time.sleep(2.0)
         idle = sampler.last_mib()
         result = asyncio.run(_with_browser(lambda b: _class(b, url, n, timeout_s, sampler)))
         result.update(idle_mib=idle, limits=note, server_cpu_s=round(own_cpu_s(pid), 1))
-        return result
+    result.update(server_side(run_log))
+    run_log.unlink(missing_ok=True)
+    return result
 
 
 def run_abandon(app_dir: Path, n: int, grace: float, timeout_s: float, env: dict) -> dict:
@@ -576,7 +625,7 @@ def run_cpu(app_dir: Path, pages: int, window: float, env: dict) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = []
+    lines, server_notes = [], []
     classes = results.get("classes", [])
     if classes:
         lines += ["| sessions | runs finished | Start → finished median / p95 / max | wait in line median / max "
@@ -584,6 +633,13 @@ def markdown(results: dict) -> str:
                   "| others' runs seen | load avg |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in classes:
+            if "server_class_s" in r:  # the server's own times (SGDLAB_RUN_LOG), beside what the pages showed
+                server_notes.append(
+                    f"{r['sessions']} sessions, as the server saw them: {r['server_runs_finished']} runs finished, "
+                    f"Start → finished {r['server_finish_median_s']} / {r['server_finish_p95_s']} / "
+                    f"{r['server_finish_max_s']} s (median / p95 / max), wait in line {r['server_wait_median_s']} s "
+                    f"(median), a run trained {r['server_took_median_s']} s (median), the last ended "
+                    f"{r['server_class_s']} s after the first Start reached the server.")
             lines.append(
                 f"| {r['sessions']} | {r['finished']}/{r['sessions']} | {r['finish_median_s']} / {r['finish_p95_s']} / "
                 f"{r['finish_max_s']} s | {r['wait_median_s']} / {r['wait_max_s']} s | {r['switch_p50_s']} / "
@@ -591,6 +647,8 @@ def markdown(results: dict) -> str:
                 f"| {r['idle_mib']} → {r['peak_mib']} → {r['after_mib']} MiB ({r.get('peak_rss_sum_mib')}) "
                 f"| {r['exceptions']} "
                 f"| {r['connecting']} | {len(r['foreign_runs_seen'])} | {r['load_average']} |")
+    if server_notes:
+        lines += [""] + server_notes
     if "abandon" in results:
         a = results["abandon"]
         lines += ["", f"Abandonment: {a['abandoned']} sessions pressed Start and closed (grace {a['grace_s']} s); "

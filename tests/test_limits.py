@@ -321,3 +321,27 @@ def test_a_training_runs_nicer_than_the_server_that_draws_the_pages(mode):
     finally:
         job.stop()
         assert job.join(30)
+
+
+def test_the_run_log_says_when_each_run_was_submitted_started_and_ended(tmp_path):
+    """``SGDLAB_RUN_LOG``: one JSON line per ended run, the server's own times (the load test sets them beside what
+    the students' pages showed); a run stopped while waiting never started."""
+    import json
+
+    path = tmp_path / "runs.jsonl"
+    pool = runner.TrainingPool(1, mode="thread", run_log=str(path))
+    first = pool.submit(1, SHORT, _data())
+    second = pool.submit(2, LONG, _data())
+    third = pool.submit(3, SHORT, _data())  # waits behind the long one, and is stopped there
+    assert wait_until(lambda: second.run.iterations_done > 0, 30)
+    third.stop()
+    second.stop()
+    assert all(job.join(30) for job in (first, second, third))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    by_run = {line["run"].split()[0]: line for line in lines}
+    assert set(by_run) == {"#1", "#2", "#3"} and len(lines) == 3
+    assert by_run["#1"]["status"] == "finished" and by_run["#1"]["iterations"] == SHORT.iters
+    assert by_run["#1"]["submitted"] <= by_run["#1"]["started"] <= by_run["#1"]["ended"]
+    assert by_run["#2"]["started"] >= by_run["#1"]["ended"] - 0.05  # one slot: the second trained after the first
+    assert by_run["#3"]["status"] == "stopped" and by_run["#3"]["started"] is None and by_run["#3"]["iterations"] == 0
+    assert "session" not in json.dumps(lines)

@@ -26,6 +26,7 @@ hosted server"):
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import math
 import os
@@ -488,6 +489,7 @@ class TrainingJob:
             run.status, run.reason = "stopped", Message("stopped_waiting")
             self._data = self._resume = None  # ``after`` stays: the runs after it wait on for the one before
             self.ended_perf = time.perf_counter()
+            self._pool.log_end(self)
             self._pool.forget(self)
             return
         self.after = None  # its turn came: the session's previous run is not held any longer
@@ -511,6 +513,7 @@ class TrainingJob:
             self._data = self._resume = None  # the shared MNIST arrays are not held longer than needed
             self.ended_perf = time.perf_counter()
             self._pool.release(self)
+            self._pool.log_end(self)
             self._pool.forget(self)
 
 
@@ -522,7 +525,8 @@ class TrainingPool:
 
     def __init__(self, max_running: int = DEFAULT_MAX_TRAININGS, blas_threads: int | None = 1,
                  mode: str | None = None, max_queue: int | None = None, grace_s: float | None = None,
-                 is_active: Callable[[str], bool | None] = session_is_active, watch_every: float = 0.5) -> None:
+                 is_active: Callable[[str], bool | None] = session_is_active, watch_every: float = 0.5,
+                 run_log: str | None = None) -> None:
         self.max_running = max(1, int(max_running))
         self.mode = mode if mode in TRAIN_MODES else train_mode_from_env()
         self.blas_threads = blas_threads  # None: leave OpenBLAS as it is (see limit_blas_threads)
@@ -535,6 +539,7 @@ class TrainingPool:
         self._running: set[int] = set()  # id() of running jobs
         self._live: dict[int, TrainingJob] = {}  # id() → every job not ended (in a session's line, waiting, running)
         self._watchdog: threading.Thread | None = None
+        self.run_log = run_log
 
     def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "", resume=None,
                after: TrainingJob | None = None, owner: str | None = None,
@@ -645,6 +650,23 @@ class TrainingPool:
             self._running.discard(id(job))
             self._cond.notify_all()
 
+    def log_end(self, job: TrainingJob) -> None:
+        """With ``run_log`` (``SGDLAB_RUN_LOG``, a file path), append one JSON line for a run that has ended: its
+        name, how it ended, and when (Unix time) it was submitted, started training and ended; for an operator
+        who wants to know what the server did, and for benchmarks/load_test.py to tell the server's times from
+        what the students' browsers showed. No session ids. Never raises."""
+        if not self.run_log:
+            return
+        run = job.run
+        line = {"run": job.name, "status": run.status, "iterations": run.iterations_done,
+                "submitted": round(job.created_at, 3), "started": round(run.started_at, 3) if run.started_at else None,
+                "ended": round(time.time(), 3), "took": round(run.elapsed_s, 3), "abandoned": job.abandoned}
+        try:
+            with self._cond, open(self.run_log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+        except OSError as exc:
+            log.warning("SGDLAB_RUN_LOG: cannot write %s: %s", self.run_log, exc)
+
     def forget(self, job: TrainingJob) -> None:
         """The job's worker has ended: the pool holds it no longer (and the runs after it may go on)."""
         with self._cond:
@@ -703,15 +725,16 @@ class TrainingPool:
 
 
 @st.cache_resource(show_spinner=False)
-def _pool(max_running: int, max_queue: int | None, grace_s: float | None) -> TrainingPool:
-    return TrainingPool(max_running, max_queue=max_queue, grace_s=grace_s)
+def _pool(max_running: int, max_queue: int | None, grace_s: float | None, run_log: str | None) -> TrainingPool:
+    return TrainingPool(max_running, max_queue=max_queue, grace_s=grace_s, run_log=run_log)
 
 
 def pool() -> TrainingPool:
-    """The process-wide pool (one per server process and ``SGDLAB_MAX_TRAININGS``, ``SGDLAB_MAX_QUEUE`` and
-    ``SGDLAB_ABANDON_GRACE_S`` values)."""
+    """The process-wide pool (one per server process and ``SGDLAB_MAX_TRAININGS``, ``SGDLAB_MAX_QUEUE``,
+    ``SGDLAB_ABANDON_GRACE_S`` and ``SGDLAB_RUN_LOG`` values)."""
     found = limits()
-    return _pool(max_trainings_from_env(), found.max_queue, found.abandon_grace_s)
+    return _pool(max_trainings_from_env(), found.max_queue, found.abandon_grace_s,
+                 os.environ.get("SGDLAB_RUN_LOG") or None)
 
 
 # -- measuring what the display costs ----------------------------------------------------------------------
