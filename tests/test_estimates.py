@@ -43,11 +43,15 @@ def test_wall_time_is_the_longer_part_on_two_idle_cores_and_the_sum_on_one():
     assert analysis.wall_seconds(steps=1.0, evaluation=9.0, last=0.02, cores=2, overlap=True) == pytest.approx(9.0)
 
 
-def test_trainings_beside_a_run_make_it_longer_and_most_so_a_run_of_measurements():
+def test_trainings_beside_a_run_make_it_longer():
+    """Two trainings beside a run on two cores: three threads of steps (and the measuring threads, at the same
+    priority) share two cores. Measured (benchmarks/estimates.py, a quiet machine): the book's run 2.1x, the
+    overfitting preset 1.9x as long as alone; the model says 1.5-2x, never less than the share of the cores."""
     book, overfit = TrainConfig(), TrainConfig(iters=1_500, train_size=300)
     alone = [analysis.estimate_seconds(c, 60_000, 10_000, MEASURED)["total"] for c in (book, overfit)]
     beside = [analysis.estimate_seconds(c, 60_000, 10_000, MEASURED, alongside=2)["total"] for c in (book, overfit)]
-    assert beside[0] > 1.3 * alone[0] and beside[1] > 3 * alone[1]
+    for one, two in zip(alone, beside):
+        assert 1.4 * one < two < 2.5 * one
 
 
 def test_the_book_run_counts_its_steps_its_18_measurements_and_its_start():
