@@ -80,7 +80,7 @@ def test_a_full_line_refuses_with_its_length_and_starts_nothing(monkeypatch, sto
     monkeypatch.setenv("SGDLAB_MAX_TRAININGS", "1")
     monkeypatch.setenv("SGDLAB_MAX_QUEUE", "1")
     monkeypatch.setenv("SGDLAB_ABANDON_GRACE_S", "off")
-    server = runner._pool(1, 1, None)  # the pool the page uses with these settings (one per process)
+    server = runner._pool(1, 1, None, None)  # the pool the page uses with these settings (one per process)
     other = server.submit(1, LONG, _tiny(), owner="another visitor", estimate_s=240.0)
     waiting = server.submit(1, LONG, _tiny(), owner="a third visitor", estimate_s=240.0)
     stop_all.extend([other, waiting])

@@ -78,7 +78,8 @@ def live(jobs, draw, key: str) -> None:
         if rates.status is not None and runner.must_redraw_page(rates, runner.refresh_for(current)):
             st.rerun()
 
-    _panel()
+    with st.container():  # alone in its box: ``ui.runner`` (Timed fragments)
+        _panel()
 
 
 # -- loss curves page ------------------------------------------------------------------------------------------

@@ -21,6 +21,13 @@ hosted server"):
   starting anything;
 - a run whose sessions are all gone (``Runtime.is_active_session``: the browser's websocket closed, not
   reconnected) for ``SGDLAB_ABANDON_GRACE_S`` is stopped by the pool's watchdog thread, and its slot freed.
+
+Timed fragments: every ``st.fragment(run_every=...)`` that draws a live run is called alone inside an
+``st.container()`` that the full run draws. Under load (30 pages on one core) one page in a class of 30 died with
+Streamlit's "Bad delta path index 2 (should be between [0, 1])" right after Start: when timed fragments' requests
+arrive during a full run, Streamlit drops the full run's queued deltas for those fragments, the column they shared
+shrinks, and a fragment then writes past its end (Streamlit 1.67's frontend throws, and the page no longer updates).
+In a box of its own a fragment always writes at index 0 of a box that exists.
 """
 
 from __future__ import annotations

@@ -45,5 +45,6 @@ def render() -> None:
             if rates.sidebar is not None and runner.must_redraw_page(rates, runner.refresh(state.active_job())):
                 st.rerun()
 
-        _status()
+        with st.container():  # alone in its box: ``ui.runner`` (Timed fragments)
+            _status()
     lecture.apply_style()

@@ -297,7 +297,8 @@ def printout_view(job) -> None:
         if runner.must_redraw_page(rates, runner.refresh(current)):
             st.rerun()
 
-    _lines()
+    with st.container():  # alone in its box: ``ui.runner`` (Timed fragments)
+        _lines()
 
 
 def page_renderer():
@@ -408,11 +409,14 @@ def live_view(job, chart_key: str = "sgd_live_chart") -> None:
             draw_chart(render_payload(current, lecture=state.lecture_mode(), live_figure=live_figure(chart_key)),
                        chart_key)
 
-    _status()
-    if waiting:
-        waiting_view(job)
-    else:
-        _chart()
+    # Each timed fragment alone in a box the full run draws: ``ui.runner`` (Timed fragments).
+    with st.container():
+        _status()
+    with st.container():
+        if waiting:
+            waiting_view(job)
+        else:
+            _chart()
 
 
 def runs_table(jobs, live=None) -> pd.DataFrame:
