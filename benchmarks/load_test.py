@@ -278,8 +278,10 @@ class Student:
         seen = await self.page.evaluate(LOOK)
         mine = f"seed {self.seed}"
         for head in seen["heads"]:
-            if not head.rstrip().endswith(mine):
-                self.foreign.add(f"{head} (on the page of seed {self.seed}, {self.phase()})")
+            if not head.rstrip().endswith(mine) and not any(f.startswith(head + " (") for f in self.foreign):
+                address = self.page.url.split("?", 1)[-1] if "?" in self.page.url else ""
+                self.foreign.add(f"{head} (on the page of seed {self.seed}, {self.phase()}; its address: "
+                                 f"?{address})")
         self.exceptions = max(self.exceptions, seen["exceptions"])
         self.connecting += bool(seen["connecting"])
         return seen
