@@ -216,12 +216,6 @@ Callback = Callable[[Run, str], None]
 
 
 
-#: How much nicer than the steps the thread that measures accuracy alongside them runs (Linux: per thread). 0:
-#: at 10 it starved beside other trainings and the steps then waited for it (the overfitting preset, 501
-#: measurements, beside two trainings on two cores: 23.3 s at 10, 13.0 s at 0; alone the same either way).
-MEASURE_NICENESS = 0
-
-
 def lower_this_thread(by: int) -> None:
     """Make the calling thread ``by`` nicer than it is (at most 19; Linux keeps niceness per thread, raising it
     needs no privilege, and threads and forked children it starts inherit it). Elsewhere, or where it is not
@@ -231,12 +225,6 @@ def lower_this_thread(by: int) -> None:
         os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + by))
     except (AttributeError, OSError):
         pass
-
-
-def _yield_to_the_steps() -> None:
-    """Lower the priority of this (measuring) thread: the SGD steps are the run's critical path, and on cores
-    shared with a browser or a server the scheduler should take time from the measurements, not from them."""
-    lower_this_thread(MEASURE_NICENESS)
 
 
 class Snapshot(np.ndarray):
@@ -402,8 +390,9 @@ class _Measurements:
                  callback: Callback | None = None) -> None:
         self.state, self.clock, self.callback = state, clock, callback
         self.meter = AccuracyMeter(workers=1 if overlap else EVAL_WORKERS)
-        self.background = ThreadPoolExecutor(1, thread_name_prefix="sgdlab-measure",
-                                             initializer=_yield_to_the_steps) if overlap else None
+        # The measuring thread runs at the steps' priority: niced 10 it starved beside other trainings and the
+        # steps waited for it (the overfitting preset beside two trainings on two cores: 23.3 s, against 13.0 s).
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="sgdlab-measure") if overlap else None
         self.pending: deque = deque()  # (i, final, network copy, future) of measurements not yet recorded
 
     def __enter__(self) -> _Measurements:

@@ -7,14 +7,13 @@ session's language in a Streamlit run, English elsewhere).
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from nn.mnist import FULL_SIZES
-from nn.train import MEASURE_NICENESS, OVERLAP_MEASUREMENTS, TrainConfig, iterations_per_epoch
+from nn.train import OVERLAP_MEASUREMENTS, TrainConfig, iterations_per_epoch
 from ui.i18n import t
 
 # -- durations -----------------------------------------------------------------------------------------------
@@ -99,8 +98,8 @@ def nice_weight(niceness: float) -> float:
     return 1024 / 1.25 ** niceness
 
 
-#: The trainer's measuring thread runs at this niceness (``nn.train.MEASURE_NICENESS``, Linux only).
-MEASURING_WEIGHT = nice_weight(MEASURE_NICENESS if sys.platform.startswith("linux") else 0)
+#: The trainer's measuring thread runs at the steps' priority (``nn.train._Measurements``): the same weight.
+MEASURING_WEIGHT = nice_weight(0)
 
 
 def fair_shares(weights: list[float], cores: float) -> list[float]:
@@ -128,12 +127,12 @@ def wall_seconds(steps: float, evaluation: float, last: float, cores: float, alo
     ``evaluation`` (of which ``last``, the one after the last step), on ``cores``, beside ``alongside`` other
     trainings (each a thread that wants a core).
 
-    ``overlap``: the measurements run in a thread of their own (``measuring_weight``: it is niced) while the steps
+    ``overlap``: the measurements run in a thread of their own (``measuring_weight``: its scheduler weight) while the steps
     go on, and the steps wait when they fall behind. Two phases: while the steps go on, the measuring thread gets
     its fair share (``fair_shares``) beside them and the other trainings whenever it has a measurement to do; the
     measurements not done when the steps end, and the last one, then get the measuring thread's share alone. So an idle two-core machine takes the longer of
-    the two; one core takes their sum; and beside busy trainings a run that is mostly measurements (the overfitting
-    preset: 501 of them) waits on its niced measuring thread. Without ``overlap``, one thread does everything.
+    the two; one core takes their sum; and beside busy trainings the steps and measuring threads of every run share
+    the cores. Without ``overlap``, one thread does everything.
     """
     others = [1024.0] * max(0, int(alongside))
     if not overlap:
