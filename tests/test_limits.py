@@ -4,12 +4,15 @@ training at a time per session (its own line), the server line's maximum length,
 The pool tests use the thread mode and the real training loop on a small synthetic set; abandonment is driven by
 a fake ``is_active`` (the server's one asks Streamlit's runtime: see tests/browser/test_limits_browser.py)."""
 
+import json
+import os
+import threading
 import time
 
 import pytest
 
 from nn.train import TrainConfig
-from tests.helpers import noise_data, wait_until
+from tests.helpers import child_processes, noise_data, wait_until
 from ui import analysis, limits, runner
 
 LONG = TrainConfig(iters=1_000_000)  # minutes: every test that starts it stops it
@@ -278,35 +281,16 @@ def test_a_busy_machines_slow_measurement_does_not_refuse_the_books_run(monkeypa
 
 
 def _niceness(pid_or_tid: int) -> int:
-    import os
-
     return os.getpriority(os.PRIO_PROCESS, pid_or_tid)
 
 
-def _children() -> list[int]:
-    import os
-
-    me = str(os.getpid())
-    found = []
-    for entry in os.scandir("/proc"):
-        try:
-            if entry.name.isdigit() and open(f"/proc/{entry.name}/stat").read().rsplit(")", 1)[1].split()[1] == me:
-                found.append(int(entry.name))
-        except (OSError, IndexError):
-            pass
-    return found
-
-
-@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity"), reason="Linux: niceness per thread")
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux: niceness per thread")
 @pytest.mark.parametrize("mode", ["thread", "process"])
 def test_a_training_runs_nicer_than_the_server_that_draws_the_pages(mode):
     """On one core beside two trainings a page switch waited its turn (a third of the core): the trainings run
     ``TRAINING_NICENESS`` nicer than the server's threads, whether in the worker thread or a forked child."""
-    import os
-    import threading
-
     server = _niceness(threading.get_native_id())
-    before = set(_children())
+    before = child_processes()
     pool = runner.TrainingPool(1, mode=mode)
     job = pool.submit(1, LONG, _data())
     try:
@@ -314,7 +298,7 @@ def test_a_training_runs_nicer_than_the_server_that_draws_the_pages(mode):
         if mode == "thread":
             assert _niceness(job.thread.native_id) == min(19, server + runner.TRAINING_NICENESS)
         else:
-            child = [pid for pid in _children() if pid not in before]
+            child = sorted(child_processes() - before)
             assert child and _niceness(child[0]) == min(19, server + runner.TRAINING_NICENESS)
         assert _niceness(threading.get_native_id()) == server  # the server's own thread is as it was
         assert os.getpriority(os.PRIO_PROCESS, 0) == server
@@ -326,7 +310,6 @@ def test_a_training_runs_nicer_than_the_server_that_draws_the_pages(mode):
 def test_the_run_log_says_when_each_run_was_submitted_started_and_ended(tmp_path):
     """``SGDLAB_RUN_LOG``: one JSON line per ended run, the server's own times (the load test sets them beside what
     the students' pages showed); a run stopped while waiting never started."""
-    import json
 
     path = tmp_path / "runs.jsonl"
     pool = runner.TrainingPool(1, mode="thread", run_log=str(path))
