@@ -392,7 +392,6 @@ async def _class(browser, url: str, n: int, timeout_s: float, sampler: MemorySam
     opened = time.perf_counter()
     await asyncio.gather(*(s.open() for s in students))
     opened_s = time.perf_counter() - opened
-    RESULTS_DIR.mkdir(exist_ok=True)
     visitor = Visitor(url)
     await visitor.ready()
     began = time.perf_counter()
@@ -518,7 +517,6 @@ def server_side(run_log: Path) -> dict:
 
 
 def run_class(app_dir: Path, n: int, timeout_s: float, env: dict) -> dict:
-    RESULTS_DIR.mkdir(exist_ok=True)
     run_log = RESULTS_DIR / f".runs-{os.getpid()}-{n}.jsonl"
     run_log.unlink(missing_ok=True)
     with server(app_dir, {**env, "SGDLAB_RUN_LOG": str(run_log)}) as (url, pid, note), \

@@ -547,6 +547,7 @@ class TrainingPool:
         self._live: dict[int, TrainingJob] = {}  # id() → every job not ended (in a session's line, waiting, running)
         self._watchdog: threading.Thread | None = None
         self.run_log = run_log
+        self._log_lock = threading.Lock()  # the run log's lines, one at a time (the scheduling lock stays free)
 
     def submit(self, job_id: int, config: TrainConfig, data, data_source: str = "", resume=None,
                after: TrainingJob | None = None, owner: str | None = None,
@@ -669,7 +670,7 @@ class TrainingPool:
                 "submitted": round(job.created_at, 3), "started": round(run.started_at, 3) if run.started_at else None,
                 "ended": round(time.time(), 3), "took": round(run.elapsed_s, 3), "abandoned": job.abandoned}
         try:
-            with self._cond, open(self.run_log, "a", encoding="utf-8") as f:
+            with self._log_lock, open(self.run_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         except OSError as exc:
             log.warning("SGDLAB_RUN_LOG: cannot write %s: %s", self.run_log, exc)
